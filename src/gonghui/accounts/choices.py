@@ -1,0 +1,46 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    WORKER = "worker", _("Worker")
+    CASE_WORKER = "case_worker", _("Case worker")
+    REVIEWER = "reviewer", _("Reviewer")
+    FUND_OFFICER = "fund_officer", _("Fund officer")
+    LEADER = "leader", _("Leader")
+    AUDITOR = "auditor", _("Auditor")
+    ADMIN = "admin", _("Administrator")
+
+
+class Capability(models.TextChoices):
+    """What a role may do; checked by the domain services, not by the views alone."""
+
+    OPEN_FILE = "open_file", _("open and edit hardship files")
+    INVESTIGATE = "investigate", _("record home investigations")
+    APPROVE = "approve", _("review and approve hardship files")
+    MANAGE_FILED = "manage_filed", _("review, exit and reopen filed households")
+    SEE_PERSONAL = "see_personal", _("see unmasked ID numbers and phones")
+    READ_AUDIT = "read_audit", _("read the audit trail")
+    EDIT_POLICY = "edit_policy", _("edit policies and living standards")
+    EDIT_PEOPLE = "edit_people", _("edit workers and households")
+
+
+ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.WORKER: frozenset(),
+    Role.CASE_WORKER: frozenset(
+        {
+            Capability.OPEN_FILE,
+            Capability.INVESTIGATE,
+            Capability.MANAGE_FILED,
+            Capability.SEE_PERSONAL,
+            Capability.EDIT_PEOPLE,
+        }
+    ),
+    Role.REVIEWER: frozenset(
+        {Capability.APPROVE, Capability.MANAGE_FILED, Capability.SEE_PERSONAL}
+    ),
+    Role.FUND_OFFICER: frozenset(),
+    Role.LEADER: frozenset(),
+    Role.AUDITOR: frozenset({Capability.READ_AUDIT}),
+    Role.ADMIN: frozenset(set(Capability.values)),
+}

@@ -1,0 +1,223 @@
+"""Workers keyed by resident ID number, their memberships and their households."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from gonghui.audit.models import Audited
+from gonghui.organisations.models import Organisation, Region
+from gonghui.organisations.scoping import ScopedQuerySet
+
+from . import idnumber
+from .choices import (
+    Disability,
+    Employment,
+    EmploymentForm,
+    Health,
+    MembershipStatus,
+    Relation,
+    Schooling,
+    Sex,
+)
+
+
+class Worker(Audited):
+    """A person, keyed by resident ID number; birth date and sex come from the number."""
+
+    id_number = models.CharField(_("ID number"), max_length=18, unique=True)
+    name = models.CharField(_("name"), max_length=64, db_index=True)
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, editable=False)
+    birth_date = models.DateField(_("date of birth"), editable=False)
+    phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
+    region = models.ForeignKey(
+        Region, verbose_name=_("region of residence"), null=True, on_delete=models.PROTECT
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("union"),
+        on_delete=models.PROTECT,
+        related_name="workers",
+        help_text=_("The union responsible for this worker."),
+    )
+    employer = models.CharField(_("employer"), max_length=128, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_field = "organisation"
+
+    class Meta:
+        verbose_name = _("worker")
+        verbose_name_plural = _("workers")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def audit_org_path(self) -> str:
+        return self.organisation.path
+
+    def clean(self) -> None:
+        errors: dict[str, Any] = {}
+        try:
+            info = idnumber.validate_id_number(self.id_number)
+            self.id_number, self.birth_date, self.sex = info.number, info.birth_date, info.sex
+        except ValidationError as exc:
+            errors["id_number"] = exc
+        if self.phone:
+            try:
+                self.phone = idnumber.validate_phone(self.phone)
+            except ValidationError as exc:
+                errors["phone"] = exc
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Derived fields always follow the number, whoever saves.
+        if self.id_number and len(self.id_number) == 18:
+            self.birth_date = datetime.date(
+                int(self.id_number[6:10]), int(self.id_number[10:12]), int(self.id_number[12:14])
+            )
+            self.sex = Sex.MALE if int(self.id_number[16]) % 2 else Sex.FEMALE
+        super().save(*args, **kwargs)
+
+    def age_on(self, day: datetime.date) -> int:
+        years = day.year - self.birth_date.year
+        return years - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
+
+
+class Membership(Audited):
+    """A worker's membership of a union, with the form of employment."""
+
+    worker = models.ForeignKey(
+        Worker, verbose_name=_("worker"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("union"), on_delete=models.PROTECT, related_name="+"
+    )
+    since = models.DateField(_("member since"))
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=MembershipStatus.choices,
+        default=MembershipStatus.ACTIVE,
+    )
+    employment_form = models.CharField(
+        _("employment form"),
+        max_length=16,
+        choices=EmploymentForm.choices,
+        default=EmploymentForm.STANDARD,
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    scope_field = "organisation"
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["worker"],
+                condition=models.Q(status="active"),
+                name="one_active_membership",
+                violation_error_message=_("This worker already has an active membership."),
+            )
+        ]
+
+    def audit_org_path(self) -> str:
+        return self.organisation.path
+
+
+class Household(Audited):
+    """People who live together and share income; the unit a hardship file is about."""
+
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("union"), on_delete=models.PROTECT, related_name="households"
+    )
+    region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_field = "organisation"
+
+    class Meta:
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
+
+    def __str__(self) -> str:
+        head = self.members.filter(relation=Relation.SELF).first()
+        return str(_("Household of %(name)s") % {"name": head.name if head else self.pk})
+
+    def audit_org_path(self) -> str:
+        return self.organisation.path
+
+
+class HouseholdMember(Audited):
+    """One member of a household; a member may or may not be a registered worker."""
+
+    household = models.ForeignKey(
+        Household, verbose_name=_("household"), on_delete=models.CASCADE, related_name="members"
+    )
+    worker = models.ForeignKey(
+        Worker,
+        verbose_name=_("worker"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="household_memberships",
+    )
+    name = models.CharField(_("name"), max_length=64)
+    id_number = models.CharField(_("ID number"), max_length=18, blank=True)
+    relation = models.CharField(_("relation"), max_length=12, choices=Relation.choices)
+    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
+    health = models.CharField(
+        _("health"), max_length=10, choices=Health.choices, default=Health.HEALTHY
+    )
+    disability = models.CharField(
+        _("disability"), max_length=4, choices=Disability.choices, default=Disability.NONE
+    )
+    schooling = models.CharField(
+        _("schooling"), max_length=12, choices=Schooling.choices, default=Schooling.NONE
+    )
+    employment = models.CharField(
+        _("employment"), max_length=12, choices=Employment.choices, default=Employment.EMPLOYED
+    )
+    monthly_income = models.DecimalField(
+        _("monthly income (yuan)"), max_digits=12, decimal_places=2, default=Decimal("0")
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    scope_field = "household__organisation"
+
+    class Meta:
+        verbose_name = _("household member")
+        verbose_name_plural = _("household members")
+        ordering = ["household_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["worker"],
+                name="worker_in_one_household",
+                violation_error_message=_("This worker already belongs to another household."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def audit_org_path(self) -> str:
+        return self.household.organisation.path
+
+    def clean(self) -> None:
+        if self.id_number:
+            try:
+                info = idnumber.validate_id_number(self.id_number)
+            except ValidationError as exc:
+                raise ValidationError({"id_number": exc}) from None
+            self.id_number, self.birth_date = info.number, info.birth_date
