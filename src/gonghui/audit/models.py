@@ -64,6 +64,9 @@ class AuditEntry(models.Model):
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["model", "object_id"], name="audit_object_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.model}#{self.object_id}"
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise PermissionError("Audit entries cannot be changed.")
@@ -126,7 +129,7 @@ def record(
         actor=current_actor(),
         source=current_source(),
         action=action,
-        model=instance._meta.label,
+        model=instance._meta.label_lower,
         object_id=str(instance.pk),
         org_path=org_path,
         file_id=file_id,

@@ -107,9 +107,7 @@ class Policy(Audited):
     notice_working_days = models.PositiveSmallIntegerField(
         _("public notice (working days)"), default=5
     )
-    investigation_days = models.PositiveSmallIntegerField(
-        _("investigate within (days)"), default=5
-    )
+    investigation_days = models.PositiveSmallIntegerField(_("investigate within (days)"), default=5)
     exit_months = models.PositiveSmallIntegerField(
         _("months above the standard before exit"), default=6
     )
@@ -236,9 +234,7 @@ class HardshipFile(Audited):
     filed_on = models.DateField(_("filed on"), null=True, blank=True)
     review_due = models.DateField(_("review due"), null=True, blank=True)
     rejection_reason = models.TextField(_("reason for rejection"), blank=True)
-    exit_kind = models.CharField(
-        _("exit"), max_length=12, choices=ExitKind.choices, blank=True
-    )
+    exit_kind = models.CharField(_("exit"), max_length=12, choices=ExitKind.choices, blank=True)
     exit_on = models.DateField(_("exited on"), null=True, blank=True)
     exit_reason = models.TextField(_("exit notes"), blank=True)
     reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
@@ -337,9 +333,7 @@ class ExpenseLine(FileLine):
 class Investigation(Audited):
     """The home visit (入户调查) of a file."""
 
-    file = models.ForeignKey(
-        HardshipFile, on_delete=models.CASCADE, related_name="investigations"
-    )
+    file = models.ForeignKey(HardshipFile, on_delete=models.CASCADE, related_name="investigations")
     visited_on = models.DateField(_("visited on"))
     investigator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -410,6 +404,9 @@ class FileEvent(models.Model):
         verbose_name = _("file event")
         verbose_name_plural = _("file events")
         ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_id} {self.kind} {self.at:%Y-%m-%d}"
 
 
 class PeriodicReview(Audited):

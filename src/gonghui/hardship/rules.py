@@ -150,9 +150,7 @@ def _label(choices: Any, value: str) -> str:
         return value
 
 
-def _count_incomes(
-    facts: CaseFacts, terms: PolicyTerms
-) -> tuple[Decimal, list[TraceLine]]:
+def _count_incomes(facts: CaseFacts, terms: PolicyTerms) -> tuple[Decimal, list[TraceLine]]:
     left_out = set()
     if not terms.count_union_aid:
         left_out.add(IncomeKind.UNION_AID)
@@ -219,9 +217,7 @@ def _accident_test(
 ) -> tuple[bool, list[TraceLine]]:
     if not facts.sudden_event:
         return False, [TraceLine("no_sudden_event")]
-    share = (
-        hardship_costs / yearly_income * 100 if yearly_income > 0 else Decimal("100")
-    )
+    share = hardship_costs / yearly_income * 100 if yearly_income > 0 else Decimal("100")
     cost_ok = hardship_costs > 0 and hardship_costs > yearly_income * terms.accident_cost_ratio
     limit = terms.living_standard * terms.accident_multiplier
     lines = [

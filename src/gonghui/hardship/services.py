@@ -99,9 +99,7 @@ def check_causes(primary: int, secondary: Sequence[int]) -> list[int]:
     if any(code not in valid for code in cleaned):
         raise DomainError(_("Unknown cause code."), field="secondary_causes")
     if len(cleaned) > MAX_SECONDARY_CAUSES:
-        raise DomainError(
-            _("At most three secondary causes."), field="secondary_causes"
-        )
+        raise DomainError(_("At most three secondary causes."), field="secondary_causes")
     if primary in cleaned or len(set(cleaned)) != len(cleaned):
         raise DomainError(
             _("A secondary cause repeats the primary cause or another one."),
@@ -223,9 +221,11 @@ def open_application(user: User, app: Application) -> HardshipFile:
         )
     secondary = check_causes(app.primary_cause, app.secondary_causes)
     exclusions = check_exclusions(app.exclusions_found)
-    if HardshipFile.objects.filter(household=app.household).exclude(
-        status__in=[FileStatus.REJECTED, FileStatus.CLOSED]
-    ).exists():
+    if (
+        HardshipFile.objects.filter(household=app.household)
+        .exclude(status__in=[FileStatus.REJECTED, FileStatus.CLOSED])
+        .exists()
+    ):
         raise DomainError(_("This household already has an open file."), field="household")
     file = HardshipFile(
         household=app.household,
@@ -300,8 +300,7 @@ def _check_lines(lines: Sequence[Line], kinds: Iterable[str], field_name: str) -
             )
         if not isinstance(line.amount, Decimal) or line.amount < 0:
             raise DomainError(
-                _("Line %(n)d: the amount must be a number of yuan, zero or more.")
-                % {"n": number},
+                _("Line %(n)d: the amount must be a number of yuan, zero or more.") % {"n": number},
                 field=field_name,
             )
 
@@ -357,8 +356,13 @@ def evaluate(
 
 
 def _snapshot(terms: rules.PolicyTerms, policy: Any, day: datetime.date) -> dict[str, Any]:
-    return {**terms.to_json(), "policy_id": policy.pk, "policy_name": policy.name,
-            "policy_version": policy.version, "on": day.isoformat()}
+    return {
+        **terms.to_json(),
+        "policy_id": policy.pk,
+        "policy_name": policy.name,
+        "policy_version": policy.version,
+        "on": day.isoformat(),
+    }
 
 
 def assess(file: HardshipFile) -> HardshipFile:

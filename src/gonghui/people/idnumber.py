@@ -73,7 +73,8 @@ def validate_id_number(raw: str, today: datetime.date | None = None) -> IdInfo:
         )
     try:
         ric.get_birth_place(number)
-    except stdnum_errors.ValidationError:
+    # stdnum raises KeyError for a code that names a province or city but no county.
+    except (stdnum_errors.ValidationError, KeyError):
         raise ValidationError(
             _("The first six digits %(code)s are not a region code in use in %(year)d.")
             % {"code": number[:6], "year": birth.year},
@@ -102,8 +103,10 @@ def validate_phone(raw: str) -> str:
     phone = normalise(raw).lstrip("+").removeprefix("86") if raw else ""
     if not PHONE_RE.match(phone):
         raise ValidationError(
-            _("A phone number is an 11-digit mobile number starting with 1, "
-              "or a landline with its area code."),
+            _(
+                "A phone number is an 11-digit mobile number starting with 1, "
+                "or a landline with its area code."
+            ),
             code="phone",
         )
     return phone

@@ -1,0 +1,168 @@
+"""The work queue: what needs this user now, one query whatever the number of files.
+
+Each queue kind is a filter over the user's scoped files; a file shows under the first
+kind that matches it, so the list can be annotated with its reason and due date in SQL.
+Which kinds a user sees follows from their capabilities.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db import models
+from django.db.models import Case, Count, F, Q, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from gonghui.accounts.choices import Capability
+from gonghui.accounts.models import User
+
+from .choices import FileStatus
+from .models import HardshipFile
+
+NOTICE_SOON_DAYS = 3
+REVIEW_SOON_DAYS = 30
+INVESTIGATION_DAYS = 5  # DESIGN §4.2: investigate at home within 5 days
+
+
+class QueueKind(models.TextChoices):
+    OVERDUE = "overdue", _("Overdue")
+    INVESTIGATE = "investigate", _("To investigate")
+    SUBMIT = "submit", _("To submit for public notice")
+    NOTICE_ENDING = "notice_ending", _("Public notice ending")
+    TO_REVIEW = "to_review", _("To review")
+    TO_APPROVE = "to_approve", _("To approve and file")
+    REVIEW_DUE = "review_due", _("Periodic review due")
+    FOLLOW_UP = "follow_up", _("Follow-up due")
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    capability: str
+    when: Q
+    due: models.Expression | F
+
+
+def rules_for(day: datetime.date) -> list[Rule]:
+    """In priority order: a file is listed under the first rule that matches."""
+    late_investigation = day - datetime.timedelta(days=INVESTIGATION_DAYS)
+    return [
+        Rule(
+            QueueKind.OVERDUE,
+            Capability.MANAGE_FILED,
+            Q(status=FileStatus.FILED, review_due__lt=day),
+            F("review_due"),
+        ),
+        Rule(
+            QueueKind.OVERDUE,
+            Capability.INVESTIGATE,
+            Q(status=FileStatus.DRAFT, applied_on__lt=late_investigation),
+            F("applied_on"),
+        ),
+        Rule(
+            QueueKind.INVESTIGATE,
+            Capability.INVESTIGATE,
+            Q(status=FileStatus.DRAFT),
+            F("applied_on"),
+        ),
+        Rule(
+            QueueKind.SUBMIT,
+            Capability.OPEN_FILE,
+            Q(status=FileStatus.INVESTIGATED),
+            F("applied_on"),
+        ),
+        Rule(
+            QueueKind.TO_REVIEW,
+            Capability.APPROVE,
+            Q(status=FileStatus.NOTICE, notice_end__lt=day),
+            F("notice_end"),
+        ),
+        Rule(
+            QueueKind.NOTICE_ENDING,
+            Capability.OPEN_FILE,
+            Q(
+                status=FileStatus.NOTICE,
+                notice_end__gte=day,
+                notice_end__lte=day + datetime.timedelta(days=NOTICE_SOON_DAYS),
+            ),
+            F("notice_end"),
+        ),
+        Rule(
+            QueueKind.TO_APPROVE, Capability.APPROVE, Q(status=FileStatus.REVIEWED), F("applied_on")
+        ),
+        Rule(
+            QueueKind.REVIEW_DUE,
+            Capability.MANAGE_FILED,
+            Q(
+                status=FileStatus.FILED,
+                review_due__gte=day,
+                review_due__lte=day + datetime.timedelta(days=REVIEW_SOON_DAYS),
+            ),
+            F("review_due"),
+        ),
+        Rule(
+            QueueKind.FOLLOW_UP,
+            Capability.MANAGE_FILED,
+            Q(status=FileStatus.CLOSED, follow_ups__status="due", follow_ups__due_on__lte=day),
+            F("exit_on"),
+        ),
+    ]
+
+
+def _rules(user: User, kind: str | None, day: datetime.date) -> list[Rule]:
+    return [
+        rule
+        for rule in rules_for(day)
+        if user.can(rule.capability) and (kind is None or rule.kind == kind)
+    ]
+
+
+def work_queue(
+    user: User, kind: str | None = None, today: datetime.date | None = None
+) -> models.QuerySet[HardshipFile]:
+    day = today or timezone.localdate()
+    rules = _rules(user, kind, day)
+    if not rules:
+        return HardshipFile.objects.none()
+    matches = Q()
+    for rule in rules:
+        matches |= rule.when
+    # The follow-up rule joins follow-ups; distinct keeps one row per file.
+    return (
+        HardshipFile.objects.for_user(user)
+        .filter(matches)
+        .annotate(
+            queue_reason=Case(
+                *[When(rule.when, then=Value(rule.kind)) for rule in rules],
+                output_field=models.CharField(),
+            ),
+            queue_due=Case(
+                *[When(rule.when, then=rule.due) for rule in rules],
+                output_field=models.DateField(),
+            ),
+        )
+        .select_related("applicant", "organisation")
+        .order_by("queue_due", "id")
+        .distinct()
+    )
+
+
+def queue_counts(user: User, today: datetime.date | None = None) -> dict[str, int]:
+    """How many files wait under each kind, in one aggregate query."""
+    day = today or timezone.localdate()
+    rules = _rules(user, None, day)
+    counts = {rule.kind: 0 for rule in rules}
+    if not rules:
+        return counts
+    # Each file counts under its first matching kind only, like the list.
+    aggregates = {}
+    seen = Q()
+    for index, rule in enumerate(rules):
+        aggregates[f"k{index}"] = Count("id", filter=rule.when & ~seen, distinct=True)
+        seen |= rule.when
+    result = HardshipFile.objects.for_user(user).aggregate(**aggregates)
+    for index, rule in enumerate(rules):
+        counts[rule.kind] += result[f"k{index}"] or 0
+    return counts

@@ -1,0 +1,21 @@
+import os
+
+import pytest
+
+from tests.factories import Province, build_province
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls that browser
+# tests make around it are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def province(db: None) -> Province:
+    return build_province()
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> None:
+    settings.MEDIA_ROOT = str(tmp_path / "media")  # type: ignore[attr-defined]
+    # Creating a dozen users with the real hasher would take seconds per test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
