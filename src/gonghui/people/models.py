@@ -36,7 +36,11 @@ class Worker(Audited):
     birth_date = models.DateField(_("date of birth"), editable=False)
     phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
     region = models.ForeignKey(
-        Region, verbose_name=_("region of residence"), null=True, on_delete=models.PROTECT
+        Region,
+        verbose_name=_("region of residence"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
     )
     organisation = models.ForeignKey(
         Organisation,
