@@ -8,11 +8,12 @@ way Chinese names are searched at a service desk.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from django.db.models import Q, QuerySet
 
 from gonghui.accounts.models import User
-from gonghui.people.idnumber import normalise
+from gonghui.people.idnumber import normalise, upgrade_15
 
 from .models import HardshipFile
 
@@ -30,16 +31,15 @@ def prefix(field: str, text: str) -> Q:
 
 def search_files(user: User, q: str) -> QuerySet[HardshipFile]:
     files = HardshipFile.objects.for_user(user).with_people()
-    text = normalise(q)
+    raw = unicodedata.normalize("NFKC", q or "").strip()
+    if FILE_NUMBER_LIKE.match(raw):  # before normalise(), which drops the dashes
+        return files.filter(number=raw)
+    text = normalise(raw)
     if not text:
         return files
     if ID_LIKE.match(text):
-        from gonghui.people.idnumber import upgrade_15
-
         number = upgrade_15(text) if len(text) == 15 else text
         return files.filter(applicant__id_number=number)
     if PHONE_LIKE.match(text):
         return files.filter(applicant__phone=text)
-    if FILE_NUMBER_LIKE.match(text):
-        return files.filter(number=text)
-    return files.filter(prefix("applicant__name", q.strip()))
+    return files.filter(prefix("applicant__name", raw))

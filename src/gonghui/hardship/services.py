@@ -146,7 +146,7 @@ def _move(
     require_scope(user, file)
     with transaction.atomic():
         locked = (
-            HardshipFile.objects.select_for_update()
+            HardshipFile.objects.select_for_update(of=("self",))
             .select_related("organisation", "household__region", "policy")
             .get(pk=file.pk)
         )
