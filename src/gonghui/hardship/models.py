@@ -28,7 +28,16 @@ from .choices import (
 )
 from .rules import PolicyTerms
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+MONEY_DIGITS, MONEY_PLACES = 14, 2
+
+
+def money_field(verbose_name: Any = None, **kwargs: Any) -> models.DecimalField[Any, Any]:
+    """Money in yuan with fen precision: a Decimal, never a float."""
+    return models.DecimalField(
+        verbose_name, max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, **kwargs
+    )
+
+
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
 
 
@@ -48,9 +57,7 @@ class LivingStandard(Audited):
     region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT)
     valid_from = models.DateField(_("valid from"))
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
-    monthly_amount = models.DecimalField(
-        _("standard (yuan per person per month)"), validators=NON_NEGATIVE, **MONEY
-    )
+    monthly_amount = money_field(_("standard (yuan per person per month)"), validators=NON_NEGATIVE)
 
     class Meta:
         verbose_name = _("minimum living standard")
@@ -94,9 +101,7 @@ class Policy(Audited):
         decimal_places=2,
         default=Decimal("0.80"),
     )
-    minimum_wage = models.DecimalField(
-        _("local minimum wage (yuan a month)"), default=Decimal("0"), **MONEY
-    )
+    minimum_wage = money_field(_("local minimum wage (yuan a month)"), default=Decimal("0"))
     count_union_aid = models.BooleanField(_("count union aid as income"), default=True)
     count_holiday_gifts = models.BooleanField(_("count small holiday gifts"), default=False)
     count_basic_pension = models.BooleanField(_("count the basic resident pension"), default=False)
@@ -165,6 +170,9 @@ class HardshipFileQuerySet(ScopedQuerySet["HardshipFile"]):
     def with_people(self) -> HardshipFileQuerySet:
         return self.select_related("applicant", "organisation", "household__region")
 
+    def for_user(self, user: Any) -> HardshipFileQuerySet:
+        return super().for_user(user)  # type: ignore[return-value]
+
 
 class HardshipFile(Audited):
     """The file (建档立卡) of one household in hardship, from application to exit."""
@@ -200,9 +208,7 @@ class HardshipFile(Audited):
     )
 
     # The latest assessment, with the policy it was made under.
-    per_capita_income = models.DecimalField(
-        _("per-capita monthly net income"), null=True, blank=True, **MONEY
-    )
+    per_capita_income = money_field(_("per-capita monthly net income"), null=True, blank=True)
     proposed_category = models.CharField(
         _("proposed category"), max_length=10, choices=HardshipCategory.choices, blank=True
     )
@@ -293,9 +299,7 @@ class FileLine(Audited):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    amount = models.DecimalField(
-        _("amount over 12 months (yuan)"), validators=NON_NEGATIVE, **MONEY
-    )
+    amount = money_field(_("amount over 12 months (yuan)"), validators=NON_NEGATIVE)
     note = models.CharField(_("note"), max_length=255, blank=True)
 
     class Meta:
@@ -418,7 +422,7 @@ class PeriodicReview(Audited):
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    per_capita_income = models.DecimalField(**MONEY)
+    per_capita_income = money_field(_("per-capita monthly net income"))
     previous_category = models.CharField(max_length=10, choices=HardshipCategory.choices)
     category = models.CharField(max_length=10, choices=HardshipCategory.choices)
     decision_trace = models.JSONField(default=list)
@@ -442,8 +446,8 @@ class IncomeReading(Audited):
 
     file = models.ForeignKey(HardshipFile, on_delete=models.CASCADE, related_name="readings")
     month = models.DateField(_("month"), help_text=_("The first day of the month."))
-    per_capita_income = models.DecimalField(_("per-capita income"), **MONEY)
-    living_standard = models.DecimalField(_("standard that month"), **MONEY)
+    per_capita_income = money_field(_("per-capita income"))
+    living_standard = money_field(_("standard that month"))
 
     class Meta:
         verbose_name = _("monthly income reading")

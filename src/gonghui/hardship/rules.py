@@ -51,17 +51,19 @@ class PolicyTerms:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PolicyTerms:
-        decimals = {
-            "living_standard",
-            "relative_multiplier",
-            "accident_multiplier",
-            "accident_cost_ratio",
-            "minimum_wage",
-        }
-        values = {k: Decimal(v) if k in decimals else v for k, v in data.items()}
-        values["exclusions"] = frozenset(data.get("exclusions", ()))
-        known = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in values.items() if k in known})
+        defaults = cls(living_standard=Decimal("0"))
+        return cls(
+            living_standard=Decimal(data["living_standard"]),
+            relative_multiplier=Decimal(data["relative_multiplier"]),
+            accident_multiplier=Decimal(data["accident_multiplier"]),
+            accident_cost_ratio=Decimal(data["accident_cost_ratio"]),
+            minimum_wage=Decimal(data.get("minimum_wage", defaults.minimum_wage)),
+            count_union_aid=bool(data.get("count_union_aid", defaults.count_union_aid)),
+            count_holiday_gifts=bool(data.get("count_holiday_gifts", False)),
+            count_basic_pension=bool(data.get("count_basic_pension", False)),
+            exclusions=frozenset(data.get("exclusions", ())),
+            exit_months=int(data.get("exit_months", defaults.exit_months)),
+        )
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ def prefix(field: str, text: str) -> Q:
 
 
 def search_files(user: User, q: str) -> QuerySet[HardshipFile]:
-    files = HardshipFile.objects.for_user(user).with_people()
+    files = HardshipFile.objects.with_people().for_user(user)
     raw = unicodedata.normalize("NFKC", q or "").strip()
     if FILE_NUMBER_LIKE.match(raw):  # before normalise(), which drops the dashes
         return files.filter(number=raw)

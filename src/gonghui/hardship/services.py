@@ -340,7 +340,7 @@ def facts_for(file: HardshipFile) -> rules.CaseFacts:
         expenses=expenses,
         idle_able_members=file.idle_able_members,
         exclusions_found=frozenset(file.exclusions_found),
-        sudden_event=bool(SUDDEN_EVENT_CAUSES & set(file.causes)),
+        sudden_event=any(cause in SUDDEN_EVENT_CAUSES for cause in file.causes),
     )
 
 
