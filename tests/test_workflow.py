@@ -84,7 +84,10 @@ def test_it_walks_a_household_from_application_to_filed(province: Province) -> N
     kinds = list(file.events.values_list("kind", flat=True))
     assert kinds[:1] == [EventKind.CREATED]
     assert kinds[-4:] == [
-        EventKind.INVESTIGATED, EventKind.NOTICE, EventKind.REVIEWED, EventKind.FILED
+        EventKind.INVESTIGATED,
+        EventKind.NOTICE,
+        EventKind.REVIEWED,
+        EventKind.FILED,
     ]
     assert AuditEntry.objects.filter(file_id=file.pk, model="hardship.hardshipfile").exists()
 
@@ -102,8 +105,9 @@ def test_the_notice_lasts_five_working_days(province: Province) -> None:
 
 def test_a_file_cannot_be_submitted_without_an_investigation(province: Province) -> None:
     file = open_file(province)
-    with pytest.raises(Conflict):  # still a draft: not investigated
+    with pytest.raises(DomainError) as excinfo:  # still a draft: not investigated
         services.submit_for_notice(province.alice, file)
+    assert excinfo.value.field == "investigation"
     HardshipFile.objects.filter(pk=file.pk).update(status=FileStatus.INVESTIGATED)
     with pytest.raises(DomainError) as excinfo:
         services.submit_for_notice(province.alice, HardshipFile.objects.get(pk=file.pk))
@@ -217,7 +221,11 @@ def test_exit_needs_six_consecutive_months_above_the_standard(province: Province
     )
     assert closed.status == FileStatus.CLOSED
     dues = list(FollowUp.objects.filter(file=file).values_list("due_on", flat=True))
-    assert dues == [datetime.date(2027, 2, 1), datetime.date(2027, 5, 1), datetime.date(2027, 11, 1)]
+    assert dues == [
+        datetime.date(2027, 2, 1),
+        datetime.date(2027, 5, 1),
+        datetime.date(2027, 11, 1),
+    ]
 
 
 def test_a_closed_file_reopens_with_its_history(province: Province) -> None:
@@ -231,6 +239,9 @@ def test_a_closed_file_reopens_with_its_history(province: Province) -> None:
     assert reopened.reopen_count == 1
     assert reopened.events.count() == events_before + 1
     assert reopened.events.filter(kind=EventKind.EXITED).exists()
+    with pytest.raises(DomainError) as excinfo:  # the old visit does not count again
+        services.submit_for_notice(province.bob, reopened)
+    assert excinfo.value.field == "investigation"
 
 
 def test_one_open_file_per_household(province: Province) -> None:

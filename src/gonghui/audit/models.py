@@ -20,6 +20,7 @@ class AuditAction(models.TextChoices):
     CREATE = "create", _("Created")
     UPDATE = "update", _("Changed")
     DELETE = "delete", _("Deleted")
+    EXPORT = "export", _("Exported")
 
 
 class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
@@ -134,6 +135,22 @@ def record(
         org_path=org_path,
         file_id=file_id,
         changes=changes,
+    )
+
+
+def log_export(
+    user: Any, what: str, count: int, filters: dict[str, Any], source: str
+) -> AuditEntry:
+    """A bulk export is logged like a change: who took which records out, and how many."""
+    organisation = getattr(user, "organisation", None)
+    return AuditEntry.objects.create(
+        actor=user if getattr(user, "is_authenticated", False) else None,
+        source=source,
+        action=AuditAction.EXPORT,
+        model=what,
+        object_id=str(count),
+        org_path=organisation.path if organisation else "",
+        changes={"filters": filters, "rows": count},
     )
 
 

@@ -433,7 +433,8 @@ def submit_for_notice(user: User, file: HardshipFile) -> HardshipFile:
     require(user, Capability.OPEN_FILE)
 
     def check(locked: HardshipFile) -> None:
-        if not locked.investigations.exists():
+        # A reopened file keeps its old visits; only one since the (re)application counts.
+        if not locked.investigations.filter(visited_on__gte=locked.applied_on).exists():
             raise DomainError(
                 _("A file cannot be submitted without a home investigation."),
                 field="investigation",
@@ -451,7 +452,7 @@ def submit_for_notice(user: User, file: HardshipFile) -> HardshipFile:
     return _move(
         user,
         file,
-        allowed={FileStatus.INVESTIGATED},
+        allowed={FileStatus.DRAFT, FileStatus.INVESTIGATED},
         event=EventKind.NOTICE,
         to=FileStatus.NOTICE,
         check=check,
