@@ -136,13 +136,15 @@ def worker(
     )
 
 
-def household(
-    org: Organisation, reg: Region, head: Worker, size: int = 3
-) -> Household:
+def household(org: Organisation, reg: Region, head: Worker, size: int = 3) -> Household:
     home = Household.objects.create(organisation=org, region=reg, address="长江东路1号")
     HouseholdMember.objects.create(
-        household=home, worker=head, name=head.name, id_number=head.id_number,
-        relation=Relation.SELF, birth_date=head.birth_date,
+        household=home,
+        worker=head,
+        name=head.name,
+        id_number=head.id_number,
+        relation=Relation.SELF,
+        birth_date=head.birth_date,
     )
     relations = [Relation.SPOUSE, Relation.CHILD, Relation.CHILD, Relation.PARENT]
     for index in range(size - 1):

@@ -74,7 +74,9 @@ def test_every_generated_number_validates_and_round_trips(
     assert info.sex == (idnumber.SEX_MALE if sequence % 2 else idnumber.SEX_FEMALE)
 
 
-@given(birth=births, sequence=st.integers(0, 999), position=st.integers(0, 16), delta=st.integers(1, 9))
+@given(
+    birth=births, sequence=st.integers(0, 999), position=st.integers(0, 16), delta=st.integers(1, 9)
+)
 def test_any_single_digit_change_is_caught(
     birth: datetime.date, sequence: int, position: int, delta: int
 ) -> None:

@@ -35,12 +35,17 @@ def test_thresholds_620_and_1240(monthly: str, category: str) -> None:
 def test_accident_below_1860_with_costs_above_80_percent() -> None:
     # 3 people, 54,000 a year of wages, 45,000 of self-paid treatment after insurance:
     # (54,000 − 45,000) / 3 / 12 = 250 → DEEP, which outranks ACCIDENT.
-    case = facts("54000", size=3, sudden_event=True,
-                 expenses=[Money(ExpenseKind.ILLNESS, Decimal("45000"))])
+    case = facts(
+        "54000", size=3, sudden_event=True, expenses=[Money(ExpenseKind.ILLNESS, Decimal("45000"))]
+    )
     assert assess(case, TERMS).category == HardshipCategory.DEEP
     # Income 200,000, losses 170,000 (85 %): (200,000 − 170,000)/2/12 = 1,250 → ACCIDENT.
-    case = facts("200000", size=2, sudden_event=True,
-                 expenses=[Money(ExpenseKind.ACCIDENT, Decimal("170000"))])
+    case = facts(
+        "200000",
+        size=2,
+        sudden_event=True,
+        expenses=[Money(ExpenseKind.ACCIDENT, Decimal("170000"))],
+    )
     result = assess(case, TERMS)
     assert result.per_capita == Decimal("1250.00")
     assert result.category == HardshipCategory.ACCIDENT
@@ -49,8 +54,12 @@ def test_accident_below_1860_with_costs_above_80_percent() -> None:
 
 def test_accident_needs_costs_above_80_percent() -> None:
     # 150,000 income, 110,000 losses = 73 %: (40,000)/2/12 = 1,666.67, tests not met.
-    case = facts("150000", size=2, sudden_event=True,
-                 expenses=[Money(ExpenseKind.ACCIDENT, Decimal("110000"))])
+    case = facts(
+        "150000",
+        size=2,
+        sudden_event=True,
+        expenses=[Money(ExpenseKind.ACCIDENT, Decimal("110000"))],
+    )
     result = assess(case, TERMS)
     assert result.per_capita == Decimal("1666.67")
     assert result.category == HardshipCategory.NOT_ELIGIBLE
@@ -65,8 +74,12 @@ def test_accident_needs_a_sudden_event() -> None:
 
 def test_accident_above_1860_is_not_eligible() -> None:
     # 500,000 income, 450,000 losses (90 %): 50,000/2/12 = 2,083.33 ≥ 1,860.
-    case = facts("500000", size=2, sudden_event=True,
-                 expenses=[Money(ExpenseKind.ACCIDENT, Decimal("450000"))])
+    case = facts(
+        "500000",
+        size=2,
+        sudden_event=True,
+        expenses=[Money(ExpenseKind.ACCIDENT, Decimal("450000"))],
+    )
     assert assess(case, TERMS).category == HardshipCategory.NOT_ELIGIBLE
 
 
@@ -87,10 +100,14 @@ def test_an_exclusion_switched_off_by_policy_is_only_noted() -> None:
 
 
 def test_compulsory_education_is_not_a_rigid_expense() -> None:
-    case = facts("24000", size=2, expenses=[
-        Money(ExpenseKind.COMPULSORY_SCHOOLING, Decimal("6000")),
-        Money(ExpenseKind.SCHOOLING, Decimal("3600")),
-    ])
+    case = facts(
+        "24000",
+        size=2,
+        expenses=[
+            Money(ExpenseKind.COMPULSORY_SCHOOLING, Decimal("6000")),
+            Money(ExpenseKind.SCHOOLING, Decimal("3600")),
+        ],
+    )
     result = assess(case, TERMS)
     assert result.rigid_expenses == Decimal("3600.00")
     assert result.per_capita == Decimal("850.00")  # (24,000 − 3,600) / 2 / 12
@@ -103,15 +120,22 @@ def test_an_idle_able_member_is_counted_at_the_minimum_wage() -> None:
 
 
 def test_holiday_gifts_and_basic_pension_are_left_out_union_aid_counted() -> None:
-    case = CaseFacts(household_size=1, incomes=[
-        Money(IncomeKind.WAGES, Decimal("6000")),
-        Money(IncomeKind.HOLIDAY_GIFTS, Decimal("1200")),
-        Money(IncomeKind.BASIC_PENSION, Decimal("2400")),
-        Money(IncomeKind.UNION_AID, Decimal("1200")),
-    ])
+    case = CaseFacts(
+        household_size=1,
+        incomes=[
+            Money(IncomeKind.WAGES, Decimal("6000")),
+            Money(IncomeKind.HOLIDAY_GIFTS, Decimal("1200")),
+            Money(IncomeKind.BASIC_PENSION, Decimal("2400")),
+            Money(IncomeKind.UNION_AID, Decimal("1200")),
+        ],
+    )
     assert assess(case, TERMS).per_capita == Decimal("600.00")  # (6,000 + 1,200) / 12
-    counting = PolicyTerms(living_standard=Decimal("620"), count_holiday_gifts=True,
-                           count_basic_pension=True, count_union_aid=False)
+    counting = PolicyTerms(
+        living_standard=Decimal("620"),
+        count_holiday_gifts=True,
+        count_basic_pension=True,
+        count_union_aid=False,
+    )
     assert assess(case, counting).per_capita == Decimal("800.00")  # (6,000+1,200+2,400)/12
 
 
@@ -130,9 +154,7 @@ def test_terms_survive_a_round_trip_through_json() -> None:
 amounts = st.decimals(min_value=0, max_value=1_000_000, places=2)
 
 
-@given(
-    wages=amounts, other=amounts, rigid=amounts, size=st.integers(1, 9)
-)
+@given(wages=amounts, other=amounts, rigid=amounts, size=st.integers(1, 9))
 def test_per_capita_is_net_income_over_people_and_months(
     wages: Decimal, other: Decimal, rigid: Decimal, size: int
 ) -> None:
@@ -146,8 +168,10 @@ def test_per_capita_is_net_income_over_people_and_months(
     assert abs(result.per_capita - exact) <= Decimal("0.005")
     standard, limit = TERMS.living_standard, TERMS.living_standard * 2
     expected = (
-        HardshipCategory.DEEP if result.per_capita < standard
-        else HardshipCategory.RELATIVE if result.per_capita < limit
+        HardshipCategory.DEEP
+        if result.per_capita < standard
+        else HardshipCategory.RELATIVE
+        if result.per_capita < limit
         else HardshipCategory.NOT_ELIGIBLE
     )
     assert result.category == expected

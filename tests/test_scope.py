@@ -102,7 +102,9 @@ def test_worker_clean_derives_birth_and_sex_and_names_a_bad_number(province: Pro
     person = Worker(id_number=number.lower(), name="王芳", organisation=province.yaohai_union)
     person.full_clean()
     assert (person.birth_date, person.sex, person.id_number) == (
-        datetime.date(1985, 5, 17), "M", number
+        datetime.date(1985, 5, 17),
+        "M",
+        number,
     )
     wrong = number[:-1] + ("0" if number[-1] != "0" else "1")
     person = Worker(id_number=wrong, name="王芳", organisation=province.yaohai_union)
