@@ -111,3 +111,14 @@ def test_worker_clean_derives_birth_and_sex_and_names_a_bad_number(province: Pro
     with pytest.raises(ValidationError) as excinfo:
         person.full_clean()
     assert "id_number" in excinfo.value.message_dict
+
+
+def test_an_id_typed_with_spaces_and_full_width_digits_is_accepted(province: Province) -> None:
+    from gonghui.people.idnumber import make_id_number
+
+    number = make_id_number("340121", datetime.date(1985, 5, 17), 7)
+    spaced = " ".join([number[:6], number[6:14], number[14:]])
+    full_width = "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in spaced)
+    person = Worker(id_number=full_width, name="王芳", organisation=province.yaohai_union)
+    person.full_clean()
+    assert person.id_number == number

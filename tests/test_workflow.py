@@ -257,3 +257,17 @@ def test_one_open_file_per_household(province: Province) -> None:
             ),
         )
     assert excinfo.value.field == "household"
+
+
+def test_a_money_line_names_only_a_member_of_the_household(province: Province) -> None:
+    file = open_file(province)
+    stranger = open_file(province).household.members.first()
+    assert stranger is not None
+    with pytest.raises(DomainError) as excinfo:
+        services.set_finances(
+            province.alice,
+            file,
+            incomes=[Line(IncomeKind.WAGES, Decimal("100"), member_id=stranger.pk)],
+            expenses=[],
+        )
+    assert excinfo.value.field == "incomes"

@@ -45,7 +45,9 @@ def database_from_url(url: str) -> dict[str, object]:
                 ),
                 "transaction_mode": "IMMEDIATE",
             },
-            "TEST": {"NAME": os.environ.get("SQLITE_TEST_NAME") or None},
+            # Tests use a real file, not shared-cache memory: concurrency then behaves as in
+            # production (WAL, busy timeout) instead of failing with "table is locked".
+            "TEST": {"NAME": os.environ.get("SQLITE_TEST_NAME", str(DATA_DIR / "test.sqlite3"))},
         }
     if parsed.scheme in {"postgres", "postgresql"}:
         return {

@@ -10,25 +10,16 @@ is hidden whenever the ID number is masked: it is eight of the ten masked digits
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from gonghui.accounts.choices import Capability
-from gonghui.people.idnumber import mask_id_number, mask_phone
+from gonghui.people.personal import MASKS, shown
+from gonghui.people.personal import may_reveal as reveals_personal
 
-MASKS: dict[str, Callable[[str], str]] = {"id": mask_id_number, "phone": mask_phone}
-
-
-def reveals_personal(user: Any, single_household: bool) -> bool:
-    return bool(
-        single_household
-        and getattr(user, "is_authenticated", False)
-        and user.can(Capability.SEE_PERSONAL)
-    )
+__all__ = ["BirthDateField", "PersonalField", "reveals_personal"]
 
 
 def _revealed(field: serializers.Field) -> bool:
@@ -40,14 +31,14 @@ class PersonalField(serializers.Field):
     """An ID number (``kind="id"``) or phone (``kind="phone"``), masked unless revealed."""
 
     def __init__(self, kind: str, **kwargs: Any) -> None:
-        self.mask = MASKS[kind]
+        if kind not in MASKS:
+            raise ValueError(kind)
+        self.kind = kind
         kwargs["read_only"] = True
         super().__init__(**kwargs)
 
     def to_representation(self, value: str) -> str:
-        if not value:
-            return ""
-        return value if _revealed(self) else self.mask(value)
+        return shown(value, self.kind, _revealed(self))
 
 
 class BirthDateField(serializers.DateField):

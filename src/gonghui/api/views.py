@@ -27,10 +27,10 @@ from gonghui.audit.context import acting_as
 from gonghui.hardship import services
 from gonghui.hardship.models import FileEvent, HardshipFile, Investigation
 from gonghui.hardship.queue import QueueKind, queue_counts, work_queue
-from gonghui.hardship.search import ID_LIKE, PHONE_LIKE, prefix, search_files
+from gonghui.hardship.search import search_files
 from gonghui.organisations.scoping import get_for_user_or_404
-from gonghui.people.idnumber import normalise, upgrade_15
 from gonghui.people.models import Household, Worker
+from gonghui.people.search import person_q
 
 from . import serializers as s
 from .errors import exception_handler
@@ -327,16 +327,6 @@ class CanEditPeople(permissions.BasePermission):
         return bool(request.user.is_authenticated and request.user.can(Capability.EDIT_PEOPLE))
 
 
-def search_workers(workers: QuerySet[Worker], q: str) -> QuerySet[Worker]:
-    """By ID number or phone (exact) or name (from the first character), like file search."""
-    text = normalise(q)
-    if ID_LIKE.match(text):
-        return workers.filter(id_number=upgrade_15(text) if len(text) == 15 else text)
-    if PHONE_LIKE.match(text):
-        return workers.filter(phone=text)
-    return workers.filter(prefix("name", q.strip()))
-
-
 @extend_schema(tags=["people"])
 @extend_schema_view(
     list=extend_schema(
@@ -372,7 +362,7 @@ class WorkerViewSet(GonghuiViewSet):
 
     def list(self, request: Request) -> Response:
         q = self.read(s.WorkerFilterSerializer, request.query_params).get("q", "").strip()
-        workers = search_workers(self.get_queryset(), q) if q else self.get_queryset()
+        workers = self.get_queryset().filter(person_q(q)) if q else self.get_queryset()
         return self.page(workers, s.WorkerSerializer)
 
     def retrieve(self, request: Request, pk: str) -> Response:

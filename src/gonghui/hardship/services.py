@@ -290,9 +290,16 @@ class Line:
     member_id: int | None = None
 
 
-def _check_lines(lines: Sequence[Line], kinds: Iterable[str], field_name: str) -> None:
+def _check_lines(
+    lines: Sequence[Line], kinds: Iterable[str], field_name: str, members: set[int]
+) -> None:
     valid = set(kinds)
     for number, line in enumerate(lines, start=1):
+        if line.member_id is not None and line.member_id not in members:
+            raise DomainError(
+                _("Line %(n)d: that person is not a member of this household.") % {"n": number},
+                field=field_name,
+            )
         if line.kind not in valid:
             raise DomainError(
                 _("Line %(n)d: unknown kind “%(kind)s”.") % {"n": number, "kind": line.kind},
@@ -310,8 +317,9 @@ def set_finances(
 ) -> HardshipFile:
     """Replace the income and rigid expense lines of the 12 months before applying."""
     require(user, Capability.OPEN_FILE)
-    _check_lines(incomes, IncomeKind.values, "incomes")
-    _check_lines(expenses, ExpenseKind.values, "expenses")
+    members = set(file.household.members.values_list("id", flat=True))
+    _check_lines(incomes, IncomeKind.values, "incomes", members)
+    _check_lines(expenses, ExpenseKind.values, "expenses", members)
     with transaction.atomic():
         file = _move(user, file, allowed=EDITABLE, event=EventKind.EDITED, note=_("Finances"))
         for model, lines in ((IncomeLine, incomes), (ExpenseLine, expenses)):

@@ -36,6 +36,12 @@ def normalise(raw: str) -> str:
     return re.sub(r"[\s\-]", "", text).upper()
 
 
+def tidy(raw: str) -> str:
+    """Normalised, and an old 15-digit number upgraded; otherwise left for validation."""
+    number = normalise(raw)
+    return upgrade_15(number) if len(number) == 15 and number.isdigit() else number
+
+
 def upgrade_15(number: str) -> str:
     """An old 15-digit number becomes 18 digits: century 19 and a check digit."""
     body = number[:6] + "19" + number[6:]
@@ -45,9 +51,7 @@ def upgrade_15(number: str) -> str:
 def validate_id_number(raw: str, today: datetime.date | None = None) -> IdInfo:
     """Return the normalised number with what it tells, or raise a ValidationError naming
     exactly what is wrong."""
-    number = normalise(raw)
-    if len(number) == 15 and number.isdigit():
-        number = upgrade_15(number)
+    number = tidy(raw)
     if len(number) != 18:
         raise ValidationError(
             _("An ID number has 18 characters; this one has %(n)d.") % {"n": len(number)},

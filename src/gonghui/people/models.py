@@ -66,6 +66,12 @@ class Worker(Audited):
     def audit_org_path(self) -> str:
         return self.organisation.path
 
+    def clean_fields(self, exclude: Any = None) -> None:
+        # Full-width digits, spaces and old 15-digit numbers are tidied before the
+        # 18-character field limit is checked, so the person gets the real message.
+        self.id_number = idnumber.tidy(self.id_number)
+        super().clean_fields(exclude)
+
     def clean(self) -> None:
         errors: dict[str, Any] = {}
         try:
@@ -217,6 +223,10 @@ class HouseholdMember(Audited):
 
     def audit_org_path(self) -> str:
         return self.household.organisation.path
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        self.id_number = idnumber.tidy(self.id_number)
+        super().clean_fields(exclude)
 
     def clean(self) -> None:
         if self.id_number:
