@@ -33,7 +33,6 @@ from gonghui.people.models import Household, Worker
 from gonghui.people.search import person_q
 
 from . import serializers as s
-from .errors import exception_handler
 from .personal import reveals_personal
 
 if TYPE_CHECKING:
@@ -76,10 +75,6 @@ class GonghuiViewSet(viewsets.GenericViewSet):
     """The base of every API view: our error handler, audit attribution, typed helpers."""
 
     lookup_value_regex = r"\d+"
-
-    def get_exception_handler(self) -> Any:
-        # Per view rather than through settings, so the API owns its error shape.
-        return exception_handler
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
