@@ -1,0 +1,157 @@
+"""Finding files and the case page: the whole household on one screen."""
+
+from __future__ import annotations
+
+import mimetypes
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.forms import BaseForm
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from gonghui.accounts.choices import Capability
+from gonghui.audit.models import AuditEntry
+from gonghui.hardship import services
+from gonghui.hardship.choices import FileStatus, HardshipCategory
+from gonghui.hardship.models import Attachment, HardshipFile
+from gonghui.hardship.search import search_files
+from gonghui.organisations.scoping import get_for_user_or_404
+from gonghui.web.actions import action_forms, available_actions
+from gonghui.web.duenext import due_next
+from gonghui.web.forms import FileFilterForm
+from gonghui.web.http import AuthedRequest, paginate, render_page
+from gonghui.web.personal import may_reveal
+from gonghui.web.timeline import file_timeline
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp"})
+TIMELINE_LIMIT = 300
+
+
+@login_required
+def file_list(request: AuthedRequest) -> HttpResponse:
+    form = FileFilterForm(request.GET)
+    data = form.cleaned_data if form.is_valid() else {}
+    q = data.get("q", "").strip()
+    files = search_files(request.user, q) if q else HardshipFile.objects.for_user(request.user)
+    if data.get("status"):
+        files = files.filter(status=data["status"])
+    if data.get("category"):
+        category = data["category"]
+        files = files.filter(Q(category=category) | Q(category="", proposed_category=category))
+    files = files.select_related("applicant", "organisation").order_by("-applied_on", "-id")
+    context = {
+        "form": form,
+        "q": q,
+        "page": paginate(request, files, settings.GONGHUI_PAGE_SIZE),
+    }
+    return render_page(request, "web/files/list.html", "web/files/_results.html", context)
+
+
+def case_file(request: AuthedRequest, pk: int) -> HardshipFile:
+    """The file with everything the case page reads from its row, or a 404 for outsiders."""
+    files = HardshipFile.objects.with_people().select_related(
+        "policy", "created_by", "submitted_by", "reviewed_by", "approved_by"
+    )
+    return get_for_user_or_404(files, request.user, pk=pk)
+
+
+def _age(member: Any, today: Any) -> int | None:
+    born = member.worker.birth_date if member.worker else member.birth_date
+    if born is None:
+        return None
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _household(file: HardshipFile, today: Any) -> dict[str, Any]:
+    members = list(file.household.members.select_related("worker"))
+    for member in members:
+        member.age = _age(member, today)  # type: ignore[attr-defined]
+    incomes = list(file.incomelines.select_related("member"))  # type: ignore[attr-defined]
+    expenses = list(file.expenselines.select_related("member"))  # type: ignore[attr-defined]
+    return {
+        "members": members,
+        "incomes": incomes,
+        "expenses": expenses,
+        "income_total": sum((line.amount for line in incomes), Decimal("0")),
+        "expense_total": sum((line.amount for line in expenses), Decimal("0")),
+        "member_income_total": sum((m.monthly_income for m in members), Decimal("0")),
+    }
+
+
+def _records(file: HardshipFile) -> dict[str, Any]:
+    investigations = list(
+        file.investigations.select_related("investigator").prefetch_related("attachments")
+    )
+    attachments = list(file.attachments.filter(investigation__isnull=True))
+    for attachment in [a for i in investigations for a in i.attachments.all()] + attachments:
+        suffix = Path(attachment.upload.name).suffix.lower()
+        attachment.is_image = suffix in IMAGE_SUFFIXES  # type: ignore[attr-defined]
+    return {
+        "investigations": investigations,
+        "loose_attachments": attachments,
+        "reviews": list(file.reviews.select_related("reviewer")),
+        "readings": list(file.readings.all()[:24]),
+        "follow_ups": list(file.follow_ups.select_related("owner")),
+    }
+
+
+def case_context(
+    request: AuthedRequest, file: HardshipFile, bound: dict[str, BaseForm] | None = None
+) -> dict[str, Any]:
+    today = timezone.localdate()
+    reveal = may_reveal(request.user, single_household_page=True)
+    records = _records(file)
+    months_above = services.months_above_standard(file) if file.status == FileStatus.FILED else 0
+    entries = list(
+        AuditEntry.objects.filter(file_id=file.pk).select_related("actor")[:TIMELINE_LIMIT]
+    )
+    actions = available_actions(request.user, file)
+    return {
+        "file": file,
+        "show_personal": True,
+        "today": today,
+        **_household(file, today),
+        **records,
+        "snapshot": file.policy_snapshot or {},
+        "category_label": HardshipCategory(file.category).label if file.category else "",
+        "due": due_next(file, today, records["follow_ups"], months_above),
+        "timeline": file_timeline(file.events.select_related("actor"), entries, reveal),
+        "actions": actions,
+        "forms": action_forms(actions, file, today, bound or {}),
+        "can_edit_finances": (
+            request.user.can(Capability.OPEN_FILE) and file.status in services.EDITABLE
+        ),
+    }
+
+
+def render_case(
+    request: AuthedRequest,
+    file: HardshipFile,
+    bound: dict[str, BaseForm] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = case_context(request, file, bound)
+    return render(request, "web/files/detail.html", context, status=status)
+
+
+@login_required
+def file_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    return render_case(request, case_file(request, pk))
+
+
+@login_required
+def attachment(request: AuthedRequest, pk: int) -> FileResponse:
+    """Photos from home visits are personal data: served only inside the user's scope."""
+    scoped = Attachment.objects.filter(file__in=HardshipFile.objects.for_user(request.user))
+    item = get_object_or_404(scoped, pk=pk)
+    name = Path(item.upload.name).name
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    response = FileResponse(item.upload.open("rb"), filename=name, content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
