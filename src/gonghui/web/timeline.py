@@ -18,8 +18,7 @@ from gonghui.accounts.models import User
 from gonghui.audit.models import AuditAction, AuditEntry
 from gonghui.hardship.choices import Exclusion, FileStatus, HardshipCause
 from gonghui.hardship.models import FileEvent
-
-from .personal import PERSONAL_FIELDS, shown
+from gonghui.people.personal import PERSONAL_FIELDS, shown
 
 # Recomputed on every assessment and shown elsewhere on the case page; on the timeline
 # they would bury the changes a person made.

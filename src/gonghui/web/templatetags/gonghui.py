@@ -12,7 +12,7 @@ from django.template.context import Context
 
 from gonghui.hardship import rules
 from gonghui.hardship.choices import Exclusion, HardshipCause
-from gonghui.web import personal as personal_rule
+from gonghui.people import personal as personal_rule
 
 register = template.Library()
 

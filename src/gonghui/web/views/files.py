@@ -22,11 +22,11 @@ from gonghui.hardship.choices import FileStatus, HardshipCategory
 from gonghui.hardship.models import Attachment, HardshipFile
 from gonghui.hardship.search import search_files
 from gonghui.organisations.scoping import get_for_user_or_404
+from gonghui.people.personal import may_reveal
 from gonghui.web.actions import action_forms, available_actions
 from gonghui.web.duenext import due_next
 from gonghui.web.forms import FileFilterForm
 from gonghui.web.http import AuthedRequest, paginate, render_page
-from gonghui.web.personal import may_reveal
 from gonghui.web.timeline import file_timeline
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp"})
@@ -105,7 +105,7 @@ def case_context(
     request: AuthedRequest, file: HardshipFile, bound: dict[str, BaseForm] | None = None
 ) -> dict[str, Any]:
     today = timezone.localdate()
-    reveal = may_reveal(request.user, single_household_page=True)
+    reveal = may_reveal(request.user, single_household=True)
     records = _records(file)
     months_above = services.months_above_standard(file) if file.status == FileStatus.FILED else 0
     entries = list(
