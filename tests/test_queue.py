@@ -127,3 +127,26 @@ def test_two_people_approving_at_once_one_wins(province: Province) -> None:
     file.refresh_from_db()
     assert file.status == FileStatus.FILED
     assert file.events.filter(kind="filed").count() == 1
+
+
+def test_each_tab_lists_exactly_what_it_counts(province: Province) -> None:
+    late = open_file(province)  # a draft past the 5 days: overdue, not "to investigate"
+    HardshipFile.objects.filter(pk=late.pk).update(applied_on=TODAY - datetime.timedelta(days=9))
+    fresh = open_file(province)
+    HardshipFile.objects.filter(pk=fresh.pk).update(applied_on=TODAY)
+    counts = queue_counts(province.alice, today=TODAY)
+    for kind, count in counts.items():
+        listed = list(work_queue(province.alice, kind=kind, today=TODAY))
+        assert len(listed) == count, kind
+    assert [f.pk for f in work_queue(province.alice, QueueKind.INVESTIGATE, TODAY)] == [fresh.pk]
+
+
+def test_a_closed_file_with_a_follow_up_due_is_listed_once(province: Province) -> None:
+    from gonghui.hardship.models import FollowUp
+
+    file = open_file(province)
+    set_status(file, FileStatus.CLOSED)
+    for days in (1, 2):
+        FollowUp.objects.create(file=file, due_on=TODAY - datetime.timedelta(days=days))
+    listed = list(work_queue(province.alice, today=TODAY))
+    assert [(f.pk, f.queue_reason) for f in listed] == [(file.pk, QueueKind.FOLLOW_UP)]

@@ -11,15 +11,15 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import models
-from django.db.models import Case, Count, F, Q, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gonghui.accounts.choices import Capability
 from gonghui.accounts.models import User
 
-from .choices import FileStatus
-from .models import HardshipFile
+from .choices import FileStatus, FollowUpStatus
+from .models import FollowUp, HardshipFile
 
 NOTICE_SOON_DAYS = 3
 REVIEW_SOON_DAYS = 30
@@ -105,7 +105,14 @@ def rules_for(day: datetime.date) -> list[Rule]:
         Rule(
             QueueKind.FOLLOW_UP,
             Capability.MANAGE_FILED,
-            Q(status=FileStatus.CLOSED, follow_ups__status="due", follow_ups__due_on__lte=day),
+            Q(status=FileStatus.CLOSED)
+            & Q(
+                Exists(
+                    FollowUp.objects.filter(
+                        file=OuterRef("pk"), status=FollowUpStatus.DUE, due_on__lte=day
+                    )
+                )
+            ),
             F("exit_on"),
         ),
     ]
@@ -123,14 +130,16 @@ def work_queue(
     user: User, kind: str | None = None, today: datetime.date | None = None
 ) -> models.QuerySet[HardshipFile]:
     day = today or timezone.localdate()
-    rules = _rules(user, kind, day)
-    if not rules:
+    rules = _rules(user, None, day)
+    wanted = [rule for rule in rules if kind is None or rule.kind == kind]
+    if not wanted:
         return HardshipFile.objects.none()
     matches = Q()
-    for rule in rules:
+    for rule in wanted:
         matches |= rule.when
-    # The follow-up rule joins follow-ups; distinct keeps one row per file.
-    return (
+    # The reason is the first of ALL the user's rules that matches, so a file is listed
+    # under exactly one tab, the same one that counts it.
+    files = (
         HardshipFile.objects.for_user(user)
         .filter(matches)
         .annotate(
@@ -145,8 +154,8 @@ def work_queue(
         )
         .select_related("applicant", "organisation")
         .order_by("queue_due", "id")
-        .distinct()
     )
+    return files.filter(queue_reason=kind) if kind else files
 
 
 def queue_counts(user: User, today: datetime.date | None = None) -> dict[str, int]:
@@ -160,7 +169,7 @@ def queue_counts(user: User, today: datetime.date | None = None) -> dict[str, in
     aggregates = {}
     seen = Q()
     for index, rule in enumerate(rules):
-        aggregates[f"k{index}"] = Count("id", filter=rule.when & ~seen, distinct=True)
+        aggregates[f"k{index}"] = Count("id", filter=rule.when & ~seen)
         seen |= rule.when
     result = HardshipFile.objects.for_user(user).aggregate(**aggregates)
     for index, rule in enumerate(rules):
