@@ -122,3 +122,24 @@ def test_an_id_typed_with_spaces_and_full_width_digits_is_accepted(province: Pro
     person = Worker(id_number=full_width, name="王芳", organisation=province.yaohai_union)
     person.full_clean()
     assert person.id_number == number
+
+
+def test_policies_scope_by_region_and_their_history_reaches_the_auditor(
+    province: Province,
+) -> None:
+    from decimal import Decimal
+
+    from gonghui.audit.context import acting_as
+    from gonghui.hardship.models import LivingStandard, Policy
+
+    hefei_standards = LivingStandard.objects.filter(region_id="340100")
+    assert set(LivingStandard.objects.for_user(province.alice)) == set()  # a county: none
+    province.alice.organisation = province.hefei  # a city user reaches the city's own
+    assert set(LivingStandard.objects.for_user(province.alice)) == set(hefei_standards)
+    assert list(Policy.objects.for_user(province.leo)) == [province.policy]
+    with acting_as(province.adam, "web"):
+        policy = Policy.objects.get()
+        policy.minimum_wage = Decimal("2160")
+        policy.save()
+    entry = AuditEntry.objects.get(model="hardship.policy", action="update")
+    assert entry.org_path == province.anhui.path

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gonghui.audit.models import Audited
 from gonghui.organisations.models import Organisation, Region
-from gonghui.organisations.scoping import ScopedQuerySet
+from gonghui.organisations.scoping import RegionScopedQuerySet, ScopedQuerySet
 from gonghui.people.models import Household, HouseholdMember, Worker
 
 from .choices import (
@@ -47,6 +47,18 @@ def default_exclusions() -> list[str]:
     return list(Exclusion.values)
 
 
+def region_org_path(region_code: str) -> str:
+    """The path of the highest organisation of a region, so that changes to the region's
+    policy reach the auditors of that organisation's subtree."""
+    path = (
+        Organisation.objects.filter(region_id=region_code)
+        .order_by("depth")
+        .values_list("path", flat=True)
+        .first()
+    )
+    return path or ""
+
+
 def default_follow_up_months() -> list[int]:
     return [3, 6, 12]
 
@@ -58,6 +70,9 @@ class LivingStandard(Audited):
     valid_from = models.DateField(_("valid from"))
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
     monthly_amount = money_field(_("standard (yuan per person per month)"), validators=NON_NEGATIVE)
+
+    objects = RegionScopedQuerySet.as_manager()
+    scope_field = "region"
 
     class Meta:
         verbose_name = _("minimum living standard")
@@ -73,6 +88,9 @@ class LivingStandard(Audited):
 
     def __str__(self) -> str:
         return f"{self.region.name} {self.valid_from:%Y-%m}: {self.monthly_amount}"
+
+    def audit_org_path(self) -> str:
+        return region_org_path(self.region_id)
 
 
 class Policy(Audited):
@@ -121,6 +139,9 @@ class Policy(Audited):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = RegionScopedQuerySet.as_manager()
+    scope_field = "region"
+
     class Meta:
         verbose_name = _("policy")
         verbose_name_plural = _("policies")
@@ -145,6 +166,9 @@ class Policy(Audited):
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
+
+    def audit_org_path(self) -> str:
+        return region_org_path(self.region_id)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:

@@ -41,3 +41,24 @@ def get_for_user_or_404(
         return qs.for_user(user).get(**lookup)
     except qs.model.DoesNotExist:
         raise Http404 from None
+
+
+def region_prefix(region: Any) -> str:
+    """The code prefix shared by a region and everything under it (GB/T 2260 layout)."""
+    from .choices import RegionLevel
+
+    length = {RegionLevel.PROVINCE: 2, RegionLevel.CITY: 4}.get(region.level, 6)
+    return str(region.code[:length])
+
+
+class RegionScopedQuerySet(ScopedQuerySet[M]):
+    """Scope for records keyed by region rather than organisation (policies, standards):
+    a user reaches the regions under their organisation's region."""
+
+    def for_user(self, user: User | Any) -> RegionScopedQuerySet[M]:
+        organisation = getattr(user, "organisation", None)
+        region = getattr(organisation, "region", None)
+        if not getattr(user, "is_authenticated", False) or region is None:
+            return self.none()
+        field: str = getattr(self.model, "scope_field", "region")
+        return self.filter(**{f"{field}__code__startswith": region_prefix(region)})

@@ -28,6 +28,7 @@ from gonghui.hardship.choices import (
 )
 from gonghui.hardship.models import LivingStandard, Policy
 from gonghui.organisations.models import Organisation, Region
+from gonghui.organisations.scoping import region_prefix
 from gonghui.people.idnumber import IdInfo, normalise, upgrade_15, validate_id_number
 from gonghui.people.models import HouseholdMember, Worker
 
@@ -429,7 +430,20 @@ class AuditFilterForm(forms.Form):
 # --- policies ------------------------------------------------------------------------------
 
 
-class PolicyForm(forms.ModelForm):
+class RegionScopedForm(forms.ModelForm):
+    """A policy or standard may only be set for a region under the user's own region."""
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        organisation = getattr(user, "organisation", None)
+        region = getattr(organisation, "region", None)
+        regions = Region.objects.none()
+        if region is not None:
+            regions = Region.objects.filter(code__startswith=region_prefix(region))
+        self.fields["region"].queryset = regions  # type: ignore[attr-defined]
+
+
+class PolicyForm(RegionScopedForm):
     exclusions = forms.MultipleChoiceField(
         label=_("Exclusions in force"),
         choices=Exclusion.choices,
@@ -479,7 +493,7 @@ class PolicyForm(forms.ModelForm):
         return sorted({int(p) for p in parts})
 
 
-class LivingStandardForm(forms.ModelForm):
+class LivingStandardForm(RegionScopedForm):
     monthly_amount = AmountField(label=_("Standard (yuan per person per month)"))
 
     class Meta:

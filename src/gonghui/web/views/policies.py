@@ -8,12 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Model
 from django.forms import ModelForm
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from gonghui.accounts.choices import Capability
 from gonghui.audit.models import AuditEntry
 from gonghui.hardship.models import LivingStandard, Policy
+from gonghui.organisations.scoping import get_for_user_or_404
 from gonghui.web import forms as web_forms
 from gonghui.web.http import AuthedRequest, require_capability
 from gonghui.web.timeline import describe
@@ -34,10 +35,12 @@ def _history(instance: Model | None) -> list:
 def policy_list(request: AuthedRequest) -> HttpResponse:
     require_capability(request, Capability.EDIT_POLICY)
     context = {
-        "policies": Policy.objects.select_related("region").order_by("region_id", "-valid_from"),
-        "standards": LivingStandard.objects.select_related("region").order_by(
-            "region_id", "-valid_from"
-        ),
+        "policies": Policy.objects.for_user(request.user)
+        .select_related("region")
+        .order_by("region_id", "-valid_from"),
+        "standards": LivingStandard.objects.for_user(request.user)
+        .select_related("region")
+        .order_by("region_id", "-valid_from"),
     }
     return render(request, "web/admin/policies.html", context)
 
@@ -46,7 +49,7 @@ def _edit(
     request: AuthedRequest, form_class: type[ModelForm], instance: Model | None, title: str
 ) -> HttpResponse:
     require_capability(request, Capability.EDIT_POLICY)
-    form = form_class(request.POST or None, instance=instance)
+    form = form_class(request.POST or None, instance=instance, user=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("The changes are saved and recorded in the history."))
@@ -64,7 +67,7 @@ def policy_new(request: AuthedRequest) -> HttpResponse:
 @login_required
 def policy_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     require_capability(request, Capability.EDIT_POLICY)
-    policy = get_object_or_404(Policy.objects.select_related("region"), pk=pk)
+    policy = get_for_user_or_404(Policy.objects.select_related("region"), request.user, pk=pk)
     return _edit(request, web_forms.PolicyForm, policy, _("Edit policy"))
 
 
@@ -76,5 +79,7 @@ def standard_new(request: AuthedRequest) -> HttpResponse:
 @login_required
 def standard_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     require_capability(request, Capability.EDIT_POLICY)
-    standard = get_object_or_404(LivingStandard.objects.select_related("region"), pk=pk)
+    standard = get_for_user_or_404(
+        LivingStandard.objects.select_related("region"), request.user, pk=pk
+    )
     return _edit(request, web_forms.LivingStandardForm, standard, _("Edit minimum living standard"))
