@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from gonghui.audit.models import AuditEntry
@@ -118,3 +119,33 @@ def test_a_worker_cannot_be_put_outside_the_users_scope(client: Client, province
     assert response.status_code == 400
     file.applicant.refresh_from_db()
     assert file.applicant.organisation == province.yaohai_union
+
+
+def test_an_uncaught_refusal_is_a_page_with_the_message_not_a_traceback(
+    province: Province, rf: RequestFactory
+) -> None:
+    from gonghui.errors import Conflict
+    from gonghui.web.middleware import DomainErrorMiddleware
+
+    request = rf.get("/files/1/")
+    request.user = province.alice
+    middleware = DomainErrorMiddleware(lambda r: HttpResponse())
+    response = middleware.process_exception(request, Conflict("已被他人审批"))
+    assert response is not None and response.status_code == 409
+    assert "已被他人审批" in response.content.decode()
+    assert middleware.process_exception(rf.get("/api/files/"), Conflict("x")) is None
+
+
+def test_a_new_member_re_assesses_the_open_file(province: Province) -> None:
+    from decimal import Decimal
+
+    from gonghui.people.services import save_member
+
+    file = open_file(province)
+    before = file.per_capita_income
+    save_member(
+        province.alice, HouseholdMember(household=file.household, name="新生儿", relation="child")
+    )
+    file.refresh_from_db()
+    size = file.household.members.count()
+    assert file.per_capita_income == (before * (size - 1) / size).quantize(Decimal("0.01"))

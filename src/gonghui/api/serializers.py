@@ -45,6 +45,7 @@ from gonghui.hardship.queue import QueueKind
 from gonghui.organisations.models import Organisation, Region
 from gonghui.people.idnumber import normalise
 from gonghui.people.models import Household, HouseholdMember, Worker
+from gonghui.people.services import save_worker
 
 from .personal import BirthDateField, PersonalField
 
@@ -168,9 +169,7 @@ class WorkerWriteSerializer(serializers.Serializer):
         for name, value in data.items():
             setattr(worker, name, value)
         # Sex and date of birth are derived from the number by Worker.clean().
-        worker.full_clean(exclude={"sex", "birth_date"})
-        worker.save()
-        return worker
+        return save_worker(self.context["request"].user, worker)
 
 
 class HouseholdMemberSerializer(serializers.ModelSerializer):

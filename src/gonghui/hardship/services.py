@@ -387,6 +387,21 @@ def assess(file: HardshipFile) -> HardshipFile:
     return file
 
 
+def household_changed(user: User, household: Household) -> HardshipFile | None:
+    """A member joined, left or changed: the open file's proposal follows, unless the
+    household is filed (its decision stands until the next periodic review)."""
+    file = (
+        HardshipFile.objects.filter(household=household)
+        .exclude(status__in=[FileStatus.REJECTED, FileStatus.CLOSED])
+        .first()
+    )
+    open_statuses = {FileStatus.DRAFT, FileStatus.INVESTIGATED}
+    if file is None or file.status not in open_statuses:
+        return file
+    file = _move(user, file, allowed=open_statuses, event=EventKind.ASSESSED, note=_("Household"))
+    return assess(file)
+
+
 def _reassess_unless_filed(file: HardshipFile) -> HardshipFile:
     # A filed household keeps the decision it was filed under until its next review.
     return file if file.status == FileStatus.FILED else assess(file)

@@ -8,7 +8,6 @@ from gonghui.accounts.models import User
 from gonghui.hardship.choices import FileStatus
 from gonghui.hardship.models import HardshipFile
 from gonghui.organisations.models import Region
-from gonghui.people.choices import Relation
 from gonghui.people.models import Household, HouseholdMember, Worker
 
 
@@ -28,22 +27,6 @@ def has_household_elsewhere(worker: Worker) -> bool:
 
 def open_file_of(household: Household) -> HardshipFile | None:
     return household.files.exclude(status__in=[FileStatus.REJECTED, FileStatus.CLOSED]).first()
-
-
-def create_household(worker: Worker, region: Region, address: str) -> Household:
-    """A new household under the worker's union, with the worker as its head (SELF)."""
-    home = Household.objects.create(
-        organisation=worker.organisation, region=region, address=address
-    )
-    HouseholdMember.objects.create(
-        household=home,
-        worker=worker,
-        name=worker.name,
-        id_number=worker.id_number,
-        relation=Relation.SELF,
-        birth_date=worker.birth_date,
-    )
-    return home
 
 
 def region_choices(base: QuerySet[Region], keep: Region | None) -> QuerySet[Region]:

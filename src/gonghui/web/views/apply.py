@@ -21,9 +21,10 @@ from gonghui.hardship.choices import HardshipCategory
 from gonghui.hardship.models import HardshipFile
 from gonghui.people.idnumber import normalise
 from gonghui.people.models import Household, Worker
+from gonghui.people.services import create_household
 from gonghui.web import forms as web_forms
 from gonghui.web.http import AuthedRequest, attach_error, error_status, require_capability
-from gonghui.web.people import create_household, has_household_elsewhere, household_of, open_file_of
+from gonghui.web.people import has_household_elsewhere, household_of, open_file_of
 
 from .files import case_file
 
@@ -71,7 +72,7 @@ def _open(
 ) -> HardshipFile:
     """Create the household if needed and open the file, all or nothing."""
     with transaction.atomic():
-        home = household or create_household(worker, data["region"], data["address"])
+        home = household or create_household(request.user, worker, data["region"], data["address"])
         application = services.Application(
             household=home,
             applicant=worker,

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from gonghui.accounts.choices import Capability
 from gonghui.organisations.models import Organisation
 from gonghui.organisations.scoping import get_for_user_or_404
+from gonghui.people import services as people_services
 from gonghui.people.idnumber import validate_id_number
 from gonghui.people.models import Household, HouseholdMember, Worker
 from gonghui.web import forms as web_forms
@@ -60,7 +61,7 @@ def member_new(request: AuthedRequest, pk: int) -> HttpResponse:
     form = web_forms.MemberForm(request.POST, instance=HouseholdMember(household=household))
     if not form.is_valid():
         return _render_household(request, household, form, status=400)
-    member = form.save()
+    member = people_services.save_member(request.user, form.save(commit=False))
     messages.success(request, _("%(name)s is added to the household.") % {"name": member.name})
     return redirect("household-detail", pk=household.pk)
 
@@ -72,7 +73,7 @@ def member_edit(request: AuthedRequest, pk: int, member_pk: int) -> HttpResponse
     require_capability(request, Capability.EDIT_PEOPLE)
     form = web_forms.MemberForm(request.POST or None, instance=member)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        people_services.save_member(request.user, form.save(commit=False))
         messages.success(request, _("The member's details are saved."))
         return redirect("household-detail", pk=pk)
     context = {"form": form, "member": member, "household": member.household}
@@ -113,7 +114,7 @@ def worker_new(request: AuthedRequest) -> HttpResponse:
     require_capability(request, Capability.EDIT_PEOPLE)
     form = _worker_form(request, None)
     if request.method == "POST" and form.is_valid():
-        worker = form.save()
+        worker = people_services.save_worker(request.user, form.save(commit=False))
         messages.success(request, _("%(name)s is registered.") % {"name": worker.name})
         return _after_worker_saved(request, worker)
     status = 400 if form.is_bound else 200
@@ -127,7 +128,7 @@ def worker_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     require_capability(request, Capability.EDIT_PEOPLE)
     form = _worker_form(request, worker)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        people_services.save_worker(request.user, form.save(commit=False))
         messages.success(request, _("The worker's details are saved."))
         return _after_worker_saved(request, worker)
     status = 400 if form.is_bound else 200
