@@ -47,7 +47,12 @@ def database_from_url(url: str) -> dict[str, object]:
             },
             # Tests use a real file, not shared-cache memory: concurrency then behaves as in
             # production (WAL, busy timeout) instead of failing with "table is locked".
-            "TEST": {"NAME": os.environ.get("SQLITE_TEST_NAME", str(DATA_DIR / "test.sqlite3"))},
+            # One file per test process, so two test runs side by side never collide.
+            "TEST": {
+                "NAME": os.environ.get(
+                    "SQLITE_TEST_NAME", str(DATA_DIR / f"test-{os.getpid()}.sqlite3")
+                )
+            },
         }
     if parsed.scheme in {"postgres", "postgresql"}:
         return {
