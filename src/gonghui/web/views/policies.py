@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Model
-from django.forms import ModelForm
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -46,7 +45,10 @@ def policy_list(request: AuthedRequest) -> HttpResponse:
 
 
 def _edit(
-    request: AuthedRequest, form_class: type[ModelForm], instance: Model | None, title: str
+    request: AuthedRequest,
+    form_class: type[web_forms.RegionScopedForm],
+    instance: Model | None,
+    title: str,
 ) -> HttpResponse:
     require_capability(request, Capability.EDIT_POLICY)
     form = form_class(request.POST or None, instance=instance, user=request.user)
