@@ -14,7 +14,8 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect
-from django.utils.translation import gettext as _
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from gonghui.accounts.models import User
@@ -29,7 +30,9 @@ from .files import case_file, render_case
 Perform = Callable[[User, HardshipFile, dict[str, Any]], object]
 
 
-def _act(request: AuthedRequest, pk: int, name: str, perform: Perform, done: str) -> HttpResponse:
+def _act(
+    request: AuthedRequest, pk: int, name: str, perform: Perform, done: str | Promise
+) -> HttpResponse:
     file = case_file(request, pk)
     form = ACTIONS[name].form(request.POST, request.FILES)
     status = 400
@@ -42,7 +45,7 @@ def _act(request: AuthedRequest, pk: int, name: str, perform: Perform, done: str
             status = error_status(exc)
             file.refresh_from_db()
         else:
-            messages.success(request, done)
+            messages.success(request, str(done))
             return redirect("file-detail", pk=file.pk)
     return render_case(request, file, bound={name: form}, status=status)
 
@@ -57,113 +60,64 @@ def _visit(data: dict[str, Any]) -> services.Visit:
     )
 
 
-@login_required
-@require_POST
-def file_investigate(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _act(
-        request,
-        pk,
-        "investigate",
-        lambda user, file, data: services.record_investigation(user, file, _visit(data)),
-        _("The home investigation is recorded."),
-    )
+def action_view(name: str, perform: Perform, done: str | Promise) -> Callable[..., HttpResponse]:
+    """A POST-only, login-only view that runs one service through :func:`_act`."""
+
+    @login_required
+    @require_POST
+    def view(request: AuthedRequest, pk: int) -> HttpResponse:
+        return _act(request, pk, name, perform, done)
+
+    view.__name__ = f"file_{name}"
+    return view
 
 
-@login_required
-@require_POST
-def file_submit(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _act(
-        request,
-        pk,
-        "submit",
-        lambda user, file, data: services.submit_for_notice(user, file),
-        _("The file is under public notice."),
-    )
-
-
-@login_required
-@require_POST
-def file_review(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _act(
-        request,
-        pk,
-        "review",
-        lambda user, file, data: services.review(user, file, data["note"]),
-        _("The file is reviewed and waits for approval."),
-    )
-
-
-@login_required
-@require_POST
-def file_approve(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _act(
-        request,
-        pk,
-        "approve",
-        lambda user, file, data: services.approve(user, file, data["note"]),
-        _("The household is filed."),
-    )
-
-
-@login_required
-@require_POST
-def file_reject(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _act(
-        request,
-        pk,
-        "reject",
-        lambda user, file, data: services.reject(user, file, data["reason"]),
-        _("The application is rejected."),
-    )
-
-
-@login_required
-@require_POST
-def file_periodic_review(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _act(
-        request,
-        pk,
-        "periodic_review",
-        lambda user, file, data: services.periodic_review(user, file, data["note"]),
-        _("The periodic review is recorded."),
-    )
-
-
-@login_required
-@require_POST
-def file_income_reading(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _act(
-        request,
-        pk,
-        "income_reading",
-        lambda user, file, data: services.record_income_reading(
-            user, file, data["month"], data["per_capita"]
-        ),
-        _("The monthly income is recorded."),
-    )
-
-
-@login_required
-@require_POST
-def file_exit(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _act(
-        request,
-        pk,
-        "exit",
-        lambda user, file, data: services.exit_file(
-            user, file, data["exit_kind"], data["exit_on"], data["exit_reason"]
-        ),
-        _("The household has left the file."),
-    )
-
-
-@login_required
-@require_POST
-def file_reopen(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _act(
-        request,
-        pk,
-        "reopen",
-        lambda user, file, data: services.reopen(user, file, data["reason"]),
-        _("The file is reopened as a new application."),
-    )
+file_investigate = action_view(
+    "investigate",
+    lambda user, file, data: services.record_investigation(user, file, _visit(data)),
+    _("The home investigation is recorded."),
+)
+file_submit = action_view(
+    "submit",
+    lambda user, file, data: services.submit_for_notice(user, file),
+    _("The file is under public notice."),
+)
+file_review = action_view(
+    "review",
+    lambda user, file, data: services.review(user, file, data["note"]),
+    _("The file is reviewed and waits for approval."),
+)
+file_approve = action_view(
+    "approve",
+    lambda user, file, data: services.approve(user, file, data["note"]),
+    _("The household is filed."),
+)
+file_reject = action_view(
+    "reject",
+    lambda user, file, data: services.reject(user, file, data["reason"]),
+    _("The application is rejected."),
+)
+file_periodic_review = action_view(
+    "periodic_review",
+    lambda user, file, data: services.periodic_review(user, file, data["note"]),
+    _("The periodic review is recorded."),
+)
+file_income_reading = action_view(
+    "income_reading",
+    lambda user, file, data: services.record_income_reading(
+        user, file, data["month"], data["per_capita"]
+    ),
+    _("The monthly income is recorded."),
+)
+file_exit = action_view(
+    "exit",
+    lambda user, file, data: services.exit_file(
+        user, file, data["exit_kind"], data["exit_on"], data["exit_reason"]
+    ),
+    _("The household has left the file."),
+)
+file_reopen = action_view(
+    "reopen",
+    lambda user, file, data: services.reopen(user, file, data["reason"]),
+    _("The file is reopened as a new application."),
+)
