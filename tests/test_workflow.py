@@ -89,7 +89,8 @@ def test_it_walks_a_household_from_application_to_filed(province: Province) -> N
         EventKind.REVIEWED,
         EventKind.FILED,
     ]
-    assert AuditEntry.objects.filter(file_id=file.pk, model="hardship.hardshipfile").exists()
+    on_timeline = set(AuditEntry.objects.filter(file_id=file.pk).values_list("model", flat=True))
+    assert {"hardship.hardshipfile", "hardship.incomeline", "hardship.investigation"} <= on_timeline
 
 
 def test_the_notice_lasts_five_working_days(province: Province) -> None:

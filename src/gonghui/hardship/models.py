@@ -311,7 +311,21 @@ class HardshipFile(Audited):
         return PolicyTerms.from_json(self.policy_snapshot) if self.policy_snapshot else None
 
 
-class FileLine(Audited):
+class OfFile:
+    """Mixin for records that belong to a hardship file: audited under the file's
+    organisation and shown on the file's timeline."""
+
+    file: HardshipFile
+    file_id: int
+
+    def audit_org_path(self) -> str:
+        return self.file.organisation.path
+
+    def audit_file_id(self) -> int | None:
+        return self.file_id
+
+
+class FileLine(OfFile, Audited):
     """Base of the money lines of a file: a kind and a total over 12 months."""
 
     file = models.ForeignKey(HardshipFile, on_delete=models.CASCADE, related_name="%(class)ss")
@@ -328,12 +342,6 @@ class FileLine(Audited):
 
     class Meta:
         abstract = True
-
-    def audit_org_path(self) -> str:
-        return self.file.organisation.path
-
-    def audit_file_id(self) -> int | None:
-        return self.file_id
 
 
 class IncomeLine(FileLine):
@@ -358,7 +366,7 @@ class ExpenseLine(FileLine):
         ordering = ["id"]
 
 
-class Investigation(Audited):
+class Investigation(OfFile, Audited):
     """The home visit (入户调查) of a file."""
 
     file = models.ForeignKey(HardshipFile, on_delete=models.CASCADE, related_name="investigations")
@@ -381,18 +389,12 @@ class Investigation(Audited):
         verbose_name_plural = _("home investigations")
         ordering = ["-visited_on", "-id"]
 
-    def audit_org_path(self) -> str:
-        return self.file.organisation.path
-
-    def audit_file_id(self) -> int | None:
-        return self.file_id
-
 
 def attachment_path(instance: Attachment, filename: str) -> str:
     return f"files/{instance.file_id}/{filename}"
 
 
-class Attachment(Audited):
+class Attachment(OfFile, Audited):
     """A photo or document attached to a file, usually from the home visit."""
 
     file = models.ForeignKey(HardshipFile, on_delete=models.CASCADE, related_name="attachments")
@@ -406,12 +408,6 @@ class Attachment(Audited):
     class Meta:
         verbose_name = _("attachment")
         verbose_name_plural = _("attachments")
-
-    def audit_org_path(self) -> str:
-        return self.file.organisation.path
-
-    def audit_file_id(self) -> int | None:
-        return self.file_id
 
 
 class FileEvent(models.Model):
@@ -437,7 +433,7 @@ class FileEvent(models.Model):
         return f"{self.file_id} {self.kind} {self.at:%Y-%m-%d}"
 
 
-class PeriodicReview(Audited):
+class PeriodicReview(OfFile, Audited):
     """A periodic re-check (年审/复核) of a filed household, with its own assessment."""
 
     file = models.ForeignKey(HardshipFile, on_delete=models.CASCADE, related_name="reviews")
@@ -458,14 +454,8 @@ class PeriodicReview(Audited):
         verbose_name_plural = _("periodic reviews")
         ordering = ["-done_on", "-id"]
 
-    def audit_org_path(self) -> str:
-        return self.file.organisation.path
 
-    def audit_file_id(self) -> int | None:
-        return self.file_id
-
-
-class IncomeReading(Audited):
+class IncomeReading(OfFile, Audited):
     """Per-capita income of a filed household in one month, for the exit rule."""
 
     file = models.ForeignKey(HardshipFile, on_delete=models.CASCADE, related_name="readings")
@@ -485,14 +475,8 @@ class IncomeReading(Audited):
             )
         ]
 
-    def audit_org_path(self) -> str:
-        return self.file.organisation.path
 
-    def audit_file_id(self) -> int | None:
-        return self.file_id
-
-
-class FollowUp(Audited):
+class FollowUp(OfFile, Audited):
     """A scheduled contact with a household after exit (and, later, after help)."""
 
     file = models.ForeignKey(HardshipFile, on_delete=models.CASCADE, related_name="follow_ups")
@@ -511,12 +495,6 @@ class FollowUp(Audited):
         verbose_name_plural = _("follow-ups")
         ordering = ["due_on"]
         indexes = [models.Index(fields=["status", "due_on"], name="followup_status_due_idx")]
-
-    def audit_org_path(self) -> str:
-        return self.file.organisation.path
-
-    def audit_file_id(self) -> int | None:
-        return self.file_id
 
 
 def first_of_month(day: datetime.date) -> datetime.date:
