@@ -6,6 +6,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from gonghui.audit.models import AuditEntry
 from gonghui.hardship.choices import FileStatus
@@ -16,7 +17,8 @@ from tests.test_workflow import end_notice, investigate, open_file
 
 def run(*args: str) -> str:
     out = io.StringIO()
-    call_command("file", *args, stdout=out, stderr=io.StringIO())
+    with translation.override("en"):
+        call_command("file", *args, stdout=out, stderr=io.StringIO())
     return out.getvalue()
 
 

@@ -95,3 +95,18 @@ def test_an_exited_case_lists_its_follow_ups(client: Client, province: Province)
     page = _page(logged_in(client, province.alice), file)
     assert 'Follow-up call due on <span class="date">2027-02-01</span>.' in page
     assert reverse("file-reopen", args=[file.pk]) in page
+
+
+def test_a_refused_action_keeps_the_language_switch_on_the_case_page(
+    province: Province, client: Client
+) -> None:
+    import datetime
+
+    file = open_file(province)
+    client.force_login(province.alice)
+    future = (datetime.date.today() + datetime.timedelta(days=2)).isoformat()
+    response = client.post(
+        f"/files/{file.pk}/investigate/", {"visited_on": future, "findings": "x"}
+    )
+    assert response.status_code == 400
+    assert f'name="next" value="/files/{file.pk}/"' in response.content.decode()

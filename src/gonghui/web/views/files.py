@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.forms import BaseForm
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 
 from gonghui.accounts.choices import Capability
@@ -137,6 +138,9 @@ def render_case(
     status: int = 200,
 ) -> HttpResponse:
     context = case_context(request, file, bound)
+    # A refused action re-renders the case page at its POST-only URL; links that come
+    # back to "this page" (the language switch) must go to the case page itself.
+    context["page_url"] = reverse("file-detail", args=[file.pk])
     return render(request, "web/files/detail.html", context, status=status)
 
 
