@@ -5,6 +5,7 @@
 #   make lint | fmt       ruff format --check + ruff check + mypy | ruff format + ruff check --fix
 #   make test-sqlite | test-postgres | test-browser
 #   make bench [NAME=x]   benchmarks/run.py
+#   make messages         refresh the zh_Hans catalogue from the source strings and compile it
 #   make clean            caches and build output (keeps .venv and the dev database in var/)
 #   make distclean        clean, plus .venv and var/
 #
@@ -22,7 +23,7 @@ PYTEST := $(BIN)/pytest
 PYTEST_ARGS ?=
 NAME ?=
 
-.PHONY: help venv run test lint fmt test-sqlite test-postgres test-browser bench clean distclean
+.PHONY: help venv run test lint fmt test-sqlite test-postgres test-browser bench messages clean distclean
 
 help:
 	@sed -n '2,12s/^# \{0,1\}//p' Makefile
@@ -86,6 +87,21 @@ test-browser: venv
 
 bench: venv
 	$(BIN)/python benchmarks/run.py $(NAME)
+
+# Translations (GNU gettext). Run from the package so the catalogue's paths are package-relative;
+# no source locations and no obsolete entries, to keep diffs small. When only the
+# POT-Creation-Date would change, the old catalogue is put back, so a second run changes nothing.
+PO := src/gonghui/locale/zh_Hans/LC_MESSAGES/django.po
+
+messages: venv
+	@old="$$(mktemp)"; trap 'rm -f "$$old"' EXIT; \
+	if [ -f $(PO) ]; then cp -p $(PO) "$$old"; fi; \
+	(cd src/gonghui && ../../$(BIN)/gonghui makemessages -l zh_Hans --no-location --no-obsolete \
+		-i .venv -i benchmarks -i tests); \
+	if [ -s "$$old" ] && diff -q -I '^"POT-Creation-Date: ' "$$old" $(PO) >/dev/null; then \
+		cp -p "$$old" $(PO); \
+	fi
+	cd src/gonghui && ../../$(BIN)/gonghui compilemessages -l zh_Hans
 
 clean:
 	-bash scripts/postgres.sh stop
