@@ -193,3 +193,15 @@ def test_six_consecutive_months_above_the_standard() -> None:
     assert months_above_standard(gap) == 3  # August to October, then a missing July
     dip = [*above[:-1], (dt.date(2026, 10, 1), Decimal("680"), Decimal("680"))]
     assert months_above_standard(dip) == 0  # the latest month is not above
+
+
+def test_a_trace_written_in_one_language_reads_in_another() -> None:
+    from django.utils import translation
+
+    case = facts("12000", size=1, exclusions_found=frozenset({"car"}))
+    line = assess(case, TERMS).trace[0]
+    assert line.params["kind"] == "wages"  # stored as a code, not a label
+    with translation.override("en"):
+        assert "Wages" in line.text()
+    with translation.override("zh-hans"):
+        assert "工资" in line.text()

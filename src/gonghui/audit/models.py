@@ -23,6 +23,13 @@ class AuditAction(models.TextChoices):
     EXPORT = "export", _("Exported")
 
 
+class AuditSource(models.TextChoices):
+    SYSTEM = "system", _("System")
+    WEB = "web", _("Web page")
+    API = "api", _("API")
+    CLI = "cli", _("Command line")
+
+
 class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
     def update(self, **kwargs: Any) -> int:
         raise PermissionError("Audit entries cannot be changed.")
@@ -47,7 +54,9 @@ class AuditEntry(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    source = models.CharField(_("source"), max_length=16, default="system")
+    source = models.CharField(
+        _("source"), max_length=16, choices=AuditSource.choices, default=AuditSource.SYSTEM
+    )
     action = models.CharField(_("action"), max_length=8, choices=AuditAction.choices)
     model = models.CharField(_("record type"), max_length=64)
     object_id = models.CharField(_("record"), max_length=64)

@@ -137,7 +137,7 @@ class Policy(Audited):
     follow_up_months = models.JSONField(
         _("follow-ups after exit (months)"), default=default_follow_up_months
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("changed at"), auto_now=True)
 
     objects = RegionScopedQuerySet.as_manager()
     scope_field = "region"
@@ -240,7 +240,7 @@ class HardshipFile(Audited):
     policy = models.ForeignKey(
         Policy, verbose_name=_("policy"), null=True, blank=True, on_delete=models.PROTECT
     )
-    policy_version = models.PositiveIntegerField(null=True, blank=True)
+    policy_version = models.PositiveIntegerField(_("policy version"), null=True, blank=True)
     policy_snapshot = models.JSONField(default=dict, blank=True)
     assessed_at = models.DateTimeField(null=True, blank=True)
 
@@ -248,16 +248,34 @@ class HardshipFile(Audited):
         _("category"), max_length=10, choices=HardshipCategory.choices, blank=True
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("opened by"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     notice_start = models.DateField(_("public notice from"), null=True, blank=True)
     notice_end = models.DateField(_("public notice until"), null=True, blank=True)
@@ -268,8 +286,8 @@ class HardshipFile(Audited):
     exit_on = models.DateField(_("exited on"), null=True, blank=True)
     exit_reason = models.TextField(_("exit notes"), blank=True)
     reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed at"), auto_now=True)
 
     objects = HardshipFileQuerySet.as_manager()
     scope_field = "organisation"
@@ -328,7 +346,9 @@ class OfFile:
 class FileLine(OfFile, Audited):
     """Base of the money lines of a file: a kind and a total over 12 months."""
 
-    file = models.ForeignKey(HardshipFile, on_delete=models.CASCADE, related_name="%(class)ss")
+    file = models.ForeignKey(
+        HardshipFile, verbose_name=_("file"), on_delete=models.CASCADE, related_name="%(class)ss"
+    )
     member = models.ForeignKey(
         HouseholdMember,
         verbose_name=_("member"),
@@ -369,7 +389,12 @@ class ExpenseLine(FileLine):
 class Investigation(OfFile, Audited):
     """The home visit (入户调查) of a file."""
 
-    file = models.ForeignKey(HardshipFile, on_delete=models.CASCADE, related_name="investigations")
+    file = models.ForeignKey(
+        HardshipFile,
+        verbose_name=_("file"),
+        on_delete=models.CASCADE,
+        related_name="investigations",
+    )
     visited_on = models.DateField(_("visited on"))
     investigator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -382,7 +407,7 @@ class Investigation(OfFile, Audited):
     household_confirmed = models.BooleanField(
         _("household members and income confirmed on site"), default=True
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("home investigation")
@@ -397,13 +422,20 @@ def attachment_path(instance: Attachment, filename: str) -> str:
 class Attachment(OfFile, Audited):
     """A photo or document attached to a file, usually from the home visit."""
 
-    file = models.ForeignKey(HardshipFile, on_delete=models.CASCADE, related_name="attachments")
+    file = models.ForeignKey(
+        HardshipFile, verbose_name=_("file"), on_delete=models.CASCADE, related_name="attachments"
+    )
     investigation = models.ForeignKey(
-        Investigation, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
+        Investigation,
+        verbose_name=_("home investigation"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="attachments",
     )
     upload = models.FileField(_("file"), upload_to=attachment_path)
     caption = models.CharField(_("caption"), max_length=128, blank=True)
-    uploaded_at = models.DateTimeField(auto_now_add=True)
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("attachment")
@@ -413,7 +445,9 @@ class Attachment(OfFile, Audited):
 class FileEvent(models.Model):
     """One step in a file's life, shown on its timeline. Written only by the services."""
 
-    file = models.ForeignKey(HardshipFile, on_delete=models.CASCADE, related_name="events")
+    file = models.ForeignKey(
+        HardshipFile, verbose_name=_("file"), on_delete=models.CASCADE, related_name="events"
+    )
     at = models.DateTimeField(_("when"), auto_now_add=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
@@ -436,15 +470,22 @@ class FileEvent(models.Model):
 class PeriodicReview(OfFile, Audited):
     """A periodic re-check (年审/复核) of a filed household, with its own assessment."""
 
-    file = models.ForeignKey(HardshipFile, on_delete=models.CASCADE, related_name="reviews")
+    file = models.ForeignKey(
+        HardshipFile, verbose_name=_("file"), on_delete=models.CASCADE, related_name="reviews"
+    )
     due_on = models.DateField(_("due on"))
     done_on = models.DateField(_("done on"))
     reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewer"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     per_capita_income = money_field(_("per-capita monthly net income"))
-    previous_category = models.CharField(max_length=10, choices=HardshipCategory.choices)
-    category = models.CharField(max_length=10, choices=HardshipCategory.choices)
+    previous_category = models.CharField(
+        _("previous category"), max_length=10, choices=HardshipCategory.choices
+    )
+    category = models.CharField(_("category"), max_length=10, choices=HardshipCategory.choices)
     decision_trace = models.JSONField(default=list)
     policy_snapshot = models.JSONField(default=dict)
     note = models.TextField(_("note"), blank=True)
@@ -458,7 +499,9 @@ class PeriodicReview(OfFile, Audited):
 class IncomeReading(OfFile, Audited):
     """Per-capita income of a filed household in one month, for the exit rule."""
 
-    file = models.ForeignKey(HardshipFile, on_delete=models.CASCADE, related_name="readings")
+    file = models.ForeignKey(
+        HardshipFile, verbose_name=_("file"), on_delete=models.CASCADE, related_name="readings"
+    )
     month = models.DateField(_("month"), help_text=_("The first day of the month."))
     per_capita_income = money_field(_("per-capita income"))
     living_standard = money_field(_("standard that month"))
@@ -479,10 +522,17 @@ class IncomeReading(OfFile, Audited):
 class FollowUp(OfFile, Audited):
     """A scheduled contact with a household after exit (and, later, after help)."""
 
-    file = models.ForeignKey(HardshipFile, on_delete=models.CASCADE, related_name="follow_ups")
+    file = models.ForeignKey(
+        HardshipFile, verbose_name=_("file"), on_delete=models.CASCADE, related_name="follow_ups"
+    )
     due_on = models.DateField(_("due on"))
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     status = models.CharField(
         _("status"), max_length=8, choices=FollowUpStatus.choices, default=FollowUpStatus.DUE

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from .choices import ExpenseKind, HardshipCategory, IncomeKind
+from .choices import Exclusion, ExpenseKind, HardshipCategory, IncomeKind
 
 CENT = Decimal("0.01")
 MONTHS = 12
@@ -91,7 +91,14 @@ class TraceLine:
     decisive: bool = False
 
     def text(self) -> str:
-        return str(TRACE_TEXTS[self.code]) % self.params
+        """The sentence in the active language; kinds and reasons are stored as codes so
+        that a trace written in one language reads right in another."""
+        params = dict(self.params)
+        choices = TRACE_LABELS.get(self.code)
+        if choices is not None:
+            key = "reason" if "reason" in params else "kind"
+            params[key] = _label(choices, params[key])
+        return str(TRACE_TEXTS[self.code]) % params
 
 
 @dataclass(frozen=True)
@@ -145,6 +152,16 @@ TRACE_TEXTS = {
 }
 
 
+TRACE_LABELS: dict[str, Any] = {
+    "income": IncomeKind,
+    "income_left_out": IncomeKind,
+    "expense": ExpenseKind,
+    "expense_not_rigid": ExpenseKind,
+    "exclusion": Exclusion,
+    "exclusion_off": Exclusion,
+}
+
+
 def _label(choices: Any, value: str) -> str:
     try:
         return str(choices(value).label)
@@ -162,7 +179,7 @@ def _count_incomes(facts: CaseFacts, terms: PolicyTerms) -> tuple[Decimal, list[
         left_out.add(IncomeKind.BASIC_PENSION)
     total, lines = Decimal("0"), []
     for item in facts.incomes:
-        params = {"kind": _label(IncomeKind, item.kind), "amount": str(yuan(item.amount))}
+        params = {"kind": item.kind, "amount": str(yuan(item.amount))}
         if item.kind in left_out:
             lines.append(TraceLine("income_left_out", params))
         else:
@@ -188,7 +205,7 @@ def _count_expenses(facts: CaseFacts) -> tuple[Decimal, Decimal, list[TraceLine]
     """Rigid expenses, the part of them that is hardship cost, and the trace."""
     total, hardship_costs, lines = Decimal("0"), Decimal("0"), []
     for item in facts.expenses:
-        params = {"kind": _label(ExpenseKind, item.kind), "amount": str(yuan(item.amount))}
+        params = {"kind": item.kind, "amount": str(yuan(item.amount))}
         if item.kind == ExpenseKind.COMPULSORY_SCHOOLING:
             lines.append(TraceLine("expense_not_rigid", params))
             continue
@@ -200,11 +217,9 @@ def _count_expenses(facts: CaseFacts) -> tuple[Decimal, Decimal, list[TraceLine]
 
 
 def _exclusion_lines(facts: CaseFacts, terms: PolicyTerms) -> list[TraceLine]:
-    from .choices import Exclusion
-
     lines = []
     for code in sorted(facts.exclusions_found):
-        reason = {"reason": _label(Exclusion, code)}
+        reason = {"reason": code}
         in_force = code in terms.exclusions
         lines.append(TraceLine("exclusion" if in_force else "exclusion_off", reason, in_force))
     return lines

@@ -120,14 +120,15 @@ def check_exclusions(codes: Iterable[str]) -> list[str]:
 
 def _status_conflict(file: HardshipFile) -> Conflict:
     who = file.approved_by or file.reviewed_by or file.submitted_by
-    return Conflict(
-        _("This file is now “%(status)s”%(by)s; your action was not applied. Reload the page.")
-        % {
-            "status": FileStatus(file.status).label,
-            "by": (_(" (by %(name)s)") % {"name": who}) if who else "",
-        },
-        field="status",
-    )
+    params = {"status": FileStatus(file.status).label, "name": who}
+    if who:
+        message = _(
+            "%(name)s has already moved this file to “%(status)s”; your action was not "
+            "applied. Reload the page."
+        )
+    else:
+        message = _("This file is now “%(status)s”; your action was not applied. Reload the page.")
+    return Conflict(message % params, field="status")
 
 
 def _move(
@@ -321,7 +322,9 @@ def set_finances(
     _check_lines(incomes, IncomeKind.values, "incomes", members)
     _check_lines(expenses, ExpenseKind.values, "expenses", members)
     with transaction.atomic():
-        file = _move(user, file, allowed=EDITABLE, event=EventKind.EDITED, note=_("Finances"))
+        file = _move(
+            user, file, allowed=EDITABLE, event=EventKind.EDITED, data={"part": "finances"}
+        )
         for model, lines in ((IncomeLine, incomes), (ExpenseLine, expenses)):
             for old in model.objects.filter(file=file).select_related("file__organisation"):
                 old.delete()
@@ -398,7 +401,9 @@ def household_changed(user: User, household: Household) -> HardshipFile | None:
     open_statuses = {FileStatus.DRAFT, FileStatus.INVESTIGATED}
     if file is None or file.status not in open_statuses:
         return file
-    file = _move(user, file, allowed=open_statuses, event=EventKind.ASSESSED, note=_("Household"))
+    file = _move(
+        user, file, allowed=open_statuses, event=EventKind.ASSESSED, data={"part": "household"}
+    )
     return assess(file)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gonghui.audit.models import Audited
 from gonghui.organisations.models import Organisation, Region
@@ -31,7 +32,7 @@ class Worker(Audited):
     """A person, keyed by resident ID number; birth date and sex come from the number."""
 
     id_number = models.CharField(_("ID number"), max_length=18, unique=True)
-    name = models.CharField(_("name"), max_length=64, db_index=True)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=64, db_index=True)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, editable=False)
     birth_date = models.DateField(_("date of birth"), editable=False)
     phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
@@ -50,8 +51,8 @@ class Worker(Audited):
         help_text=_("The union responsible for this worker."),
     )
     employer = models.CharField(_("employer"), max_length=128, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed at"), auto_now=True)
 
     objects = ScopedQuerySet.as_manager()
     scope_field = "organisation"
@@ -151,8 +152,8 @@ class Household(Audited):
     )
     region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT)
     address = models.CharField(_("address"), max_length=255, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed at"), auto_now=True)
 
     objects = ScopedQuerySet.as_manager()
     scope_field = "organisation"
@@ -183,7 +184,7 @@ class HouseholdMember(Audited):
         on_delete=models.PROTECT,
         related_name="household_memberships",
     )
-    name = models.CharField(_("name"), max_length=64)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=64)
     id_number = models.CharField(_("ID number"), max_length=18, blank=True)
     relation = models.CharField(_("relation"), max_length=12, choices=Relation.choices)
     birth_date = models.DateField(_("date of birth"), null=True, blank=True)

@@ -12,6 +12,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from gonghui.accounts.models import User
 from gonghui.audit.context import acting_as
@@ -54,7 +56,9 @@ class Command(BaseCommand):
         try:
             user = User.objects.select_related("organisation").get(username=options["username"])
         except User.DoesNotExist:
-            raise CommandError(f"No user named {options['username']}.") from None
+            raise CommandError(
+                _("No user named %(name)s.") % {"name": options["username"]}
+            ) from None
         with acting_as(user, "cli"):
             try:
                 self.dispatch(user, options)
@@ -65,7 +69,8 @@ class Command(BaseCommand):
         action = options["action"]
         if action == "search":
             for file in search_files(user, options["query"])[:50]:
-                self.stdout.write(f"{file.number}\t{file.applicant.name}\t{file.status}")
+                status = file.get_status_display()
+                self.stdout.write(f"{file.number}\t{file.applicant.name}\t{status}")
             return
         if action == "export":
             self.export(user, options)
@@ -91,7 +96,9 @@ class Command(BaseCommand):
         try:
             return get_for_user_or_404(HardshipFile.objects.with_people(), user, number=number)
         except Http404:
-            raise CommandError(f"No file {number} in your organisation.") from None
+            raise CommandError(
+                _("No file %(number)s in your organisation.") % {"number": number}
+            ) from None
 
     def show(self, file: HardshipFile) -> None:
         self.stdout.write(f"{file.number}  {file.applicant.name}  {file.get_status_display()}")
@@ -109,4 +116,7 @@ class Command(BaseCommand):
         else:
             with open(options["out"], "w", encoding="utf-8-sig", newline="") as out:
                 count = export_files(user, files, out, filters, "cli")
-        self.stderr.write(f"{count} files exported.")
+        self.stderr.write(
+            ngettext("%(count)d file exported.", "%(count)d files exported.", count)
+            % {"count": count}
+        )
