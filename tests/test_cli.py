@@ -11,8 +11,8 @@ from django.utils import translation
 from gonghui.audit.models import AuditEntry
 from gonghui.hardship.choices import FileStatus
 from gonghui.hardship.models import HardshipFile
+from tests.cases import end_notice, investigate, open_file
 from tests.factories import Province
-from tests.test_workflow import end_notice, investigate, open_file
 
 
 def run(*args: str) -> str:

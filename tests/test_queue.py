@@ -14,8 +14,8 @@ from gonghui.hardship.choices import FileStatus
 from gonghui.hardship.models import HardshipFile
 from gonghui.hardship.queue import QueueKind, queue_counts, work_queue
 from gonghui.hardship.search import search_files
+from tests.cases import end_notice, investigate, open_file
 from tests.factories import Province
-from tests.test_workflow import end_notice, investigate, open_file
 
 TODAY = datetime.date(2026, 11, 30)
 

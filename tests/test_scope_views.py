@@ -18,8 +18,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from gonghui.accounts.choices import Role
 from gonghui.hardship import services
 from gonghui.hardship.models import Attachment, LivingStandard
+from tests.cases import open_file
 from tests.factories import Province, user
-from tests.test_workflow import open_file
 
 PARAM = re.compile(r"<(?:int:)?(\w+)>|\(\?P<(\w+)>[^)]*\)")
 

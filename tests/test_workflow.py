@@ -13,7 +13,6 @@ from gonghui.hardship import services
 from gonghui.hardship.choices import (
     EventKind,
     ExitKind,
-    ExpenseKind,
     FileStatus,
     HardshipCategory,
     HardshipCause,
@@ -21,49 +20,8 @@ from gonghui.hardship.choices import (
 )
 from gonghui.hardship.models import FollowUp, HardshipFile, Policy
 from gonghui.hardship.services import Application, Line, Visit
-from tests.factories import Province, household, worker
-
-APPLIED = datetime.date(2024, 3, 1)  # Hefei 2024: 低保 620
-
-
-def open_file(p: Province, size: int = 3, wages: str = "18000") -> HardshipFile:
-    head = worker(p.yaohai_union, p.yaohai_region)
-    home = household(p.yaohai_union, p.yaohai_region, head, size=size)
-    file = services.open_application(
-        p.alice,
-        Application(
-            household=home,
-            applicant=head,
-            primary_cause=HardshipCause.MAJOR_ILLNESS,
-            secondary_causes=[HardshipCause.CHILDREN_IN_SCHOOL],
-            applied_on=APPLIED,
-        ),
-    )
-    return services.set_finances(
-        p.alice,
-        file,
-        incomes=[Line(IncomeKind.WAGES, Decimal(wages))],
-        expenses=[Line(ExpenseKind.ILLNESS, Decimal("0"))],
-    )
-
-
-def investigate(p: Province, file: HardshipFile) -> HardshipFile:
-    services.record_investigation(
-        p.alice, file, Visit(visited_on=APPLIED, findings="住房简陋，丈夫患病卧床。")
-    )
-    return HardshipFile.objects.get(pk=file.pk)
-
-
-def end_notice(file: HardshipFile) -> None:
-    HardshipFile.objects.filter(pk=file.pk).update(notice_end=datetime.date(2024, 3, 10))
-
-
-def filed(p: Province, **kwargs: str) -> HardshipFile:
-    file = investigate(p, open_file(p, **kwargs))
-    file = services.submit_for_notice(p.alice, file)
-    end_notice(file)
-    file = services.review(p.rita, file)
-    return services.approve(p.rita, file)
+from tests.cases import APPLIED, end_notice, filed, investigate, open_file
+from tests.factories import Province
 
 
 def test_it_proposes_deep_with_the_620_standard(province: Province) -> None:

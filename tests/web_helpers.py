@@ -6,55 +6,21 @@ from __future__ import annotations
 import datetime
 import struct
 import zlib
-from decimal import Decimal
 
 from django.test import Client
 
 from gonghui.accounts.models import User
-from gonghui.hardship import services
-from gonghui.hardship.choices import ExpenseKind, HardshipCause, IncomeKind
 from gonghui.hardship.models import HardshipFile
-from gonghui.hardship.services import Application, Line, Visit
-from tests.factories import Province, household, worker
+from tests import cases
+from tests.cases import APPLIED, end_notice, filed, under_notice
+from tests.factories import Province
 
-APPLIED = datetime.date(2024, 3, 1)  # Hefei 2024: 低保 620
+__all__ = ["APPLIED", "end_notice", "filed", "logged_in", "open_file", "png_bytes", "under_notice"]
 
 
 def open_file(p: Province, applied: datetime.date = APPLIED, name: str = "张伟") -> HardshipFile:
-    head = worker(p.yaohai_union, p.yaohai_region, name=name)
-    home = household(p.yaohai, p.yaohai_region, head, size=3)
-    file = services.open_application(
-        p.alice,
-        Application(
-            household=home,
-            applicant=head,
-            primary_cause=HardshipCause.MAJOR_ILLNESS,
-            secondary_causes=[HardshipCause.CHILDREN_IN_SCHOOL],
-            applied_on=applied,
-        ),
-    )
-    return services.set_finances(
-        p.alice,
-        file,
-        incomes=[Line(IncomeKind.WAGES, Decimal("18000"))],
-        expenses=[Line(ExpenseKind.ILLNESS, Decimal("1200"))],
-    )
-
-
-def under_notice(p: Province, file: HardshipFile) -> HardshipFile:
-    services.record_investigation(p.alice, file, Visit(visited_on=file.applied_on, findings="x"))
-    return services.submit_for_notice(p.alice, HardshipFile.objects.get(pk=file.pk))
-
-
-def end_notice(file: HardshipFile) -> None:
-    HardshipFile.objects.filter(pk=file.pk).update(notice_end=datetime.date(2024, 3, 10))
-
-
-def filed(p: Province) -> HardshipFile:
-    file = under_notice(p, open_file(p))
-    end_notice(file)
-    file = services.review(p.rita, HardshipFile.objects.get(pk=file.pk))
-    return services.approve(p.rita, file)
+    """The web tests' file: a county-level household with 1,200 of illness costs."""
+    return cases.open_file(p, applied=applied, name=name, illness="1200", union=p.yaohai)
 
 
 def logged_in(client: Client, user: User, language: str = "en") -> Client:
