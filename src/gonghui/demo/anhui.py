@@ -16,6 +16,7 @@ PROVINCE_CODE = "34"
 PROVINCE_REGION = "340000"
 PROVINCE_FEDERATION = "安徽省总工会"
 INDUSTRY_FEDERATION = "安徽省快递行业工会联合会"
+PROVINCE_SEAT = "合肥市庐阳区"  # where the provincial bodies sit, for addresses
 POLICY_NAME = "安徽省困难职工帮扶政策"
 POLICY_FROM = datetime.date(2024, 1, 1)
 MINIMUM_WAGE = Decimal("2060")

@@ -29,13 +29,13 @@ from gonghui.organisations.regions import all_divisions, current_divisions, load
 from gonghui.people.models import Household, HouseholdMember, Membership, Worker
 
 from . import anhui, orgs, plans, staff, standards
-from .crews import crew_for, crews
+from .crews import Crew, crew_for, crews
 from .files import FILE_TABLES, FileMaker
 from .households import HOUSEHOLD_COLUMNS, MEMBER_COLUMNS, Family
 from .ids import IdNumbers
 from .names import address
 from .workers import MEMBERSHIP_COLUMNS, WORKER_COLUMNS, Person, WorkerMaker, choose_heads
-from .writer import Sink, Table, first_free_pk, reset_sequences
+from .writer import Sink, Table, analyze, big_cache, first_free_pk, reset_sequences
 
 T = TypeVar("T")
 HOUSEHOLD_CHUNK = 2_000
@@ -83,7 +83,7 @@ def check(options: Options) -> None:
 def build(options: Options) -> Organisation:
     """Build the demo province; returns its provincial federation."""
     check(options)
-    with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
+    with transaction.atomic(), translation.override(settings.LANGUAGE_CODE), big_cache():
         load_regions(anhui.PROVINCE_CODE)
         policy = standards.ensure_policy()
         standards.ensure_standards()
@@ -94,6 +94,7 @@ def build(options: Options) -> Organisation:
         heads = _workers(options, province, ids)
         _households(options, province, team, heads, policy, ids)
         reset_sequences(MODELS)
+        analyze(MODELS)
     return Organisation.objects.get(pk=province.root.pk)
 
 
@@ -165,20 +166,11 @@ def _write_users(users: list[staff.User]) -> None:
 
 
 def _user_row(user: staff.User, password: str) -> tuple[Any, ...]:
-    centre = user.centre
-    admin = user.is_admin
+    centre, admin = user.centre, user.is_admin
     return (
-        user.pk,
-        password,
-        user.username,
-        centre.org.pk,
-        centre.pk,
-        user.role,
-        user.display_name,
-        admin,
-        admin,
-        True,
-    )
+        user.pk, password, user.username, centre.org.pk, centre.pk, user.role,
+        user.display_name, admin, admin, True,
+    )  # fmt: skip
 
 
 def _progress(options: Options, total: int, what: str) -> tqdm[Any]:
@@ -213,32 +205,50 @@ def _households(
     ids: IdNumbers,
 ) -> None:
     """Households with their members, and the hardship files of some of them."""
-    rng, today = options.rng("households"), options.day
-    planned = plans.assign(options.rng("plans"), heads, options.file_count)
     sink = Sink(HOUSEHOLD_TABLES)
-    family = Family(rng, ids, today)
-    files = FileMaker(options.rng("files"), today, policy, sink)
-    teams = crews(team, province.counties)
+    maker = HouseholdMaker(
+        rng=options.rng("households"),
+        today=options.day,
+        sink=sink,
+        family=Family(options.rng("families"), ids, options.day),
+        files=FileMaker(options.rng("files"), options.day, policy, sink),
+        crews=crews(team, province.counties),
+        planned=plans.assign(options.rng("plans"), heads, options.file_count),
+    )
     with _progress(options, len(heads), "households") as bar:
         for index, head in enumerate(heads):
-            plan = planned.get(index)
-            goal = plans.target(rng, plan) if plan else ""
-            causes = plans.causes(rng, goal, head, today) if plan else None
-            members = family.members(head, causes[0] if causes else None)
-            household = sink.add(
-                "household", head.union.pk, head.county.code, address(rng, head.county.place)
-            )
-            for member in members:
-                member.pk = sink.reserve("member")
-            if plan and causes:
-                crew = crew_for(teams, head.union, head.county)
-                files.make(household, head, members, plan, goal, causes, crew)
-            for member in members:  # after the file: its lines set the members' incomes
-                sink.put("member", member.pk, *member.row(household))
+            maker.make(index, head)
             if index % HOUSEHOLD_CHUNK == HOUSEHOLD_CHUNK - 1:
                 sink.flush()
                 bar.update(HOUSEHOLD_CHUNK)
         sink.flush()
+
+
+@dataclass(eq=False)
+class HouseholdMaker:
+    rng: random.Random
+    today: datetime.date
+    sink: Sink
+    family: Family
+    files: FileMaker
+    crews: dict[str, Crew]
+    planned: dict[int, plans.Plan]
+
+    def make(self, index: int, head: Person) -> None:
+        """One household, its members and, if planned, its file."""
+        plan = self.planned.get(index)
+        goal = plans.target(self.rng, plan) if plan else ""
+        causes = plans.causes(self.rng, goal, head, self.today) if plan else None
+        members = self.family.members(head, causes[0] if causes else None)
+        place = address(self.rng, head.county.place)
+        household = self.sink.add("household", head.union.pk, head.county.code, place)
+        for member in members:
+            member.pk = self.sink.reserve("member")
+        if plan and causes:
+            crew = crew_for(self.crews, head.union, head.county)
+            self.files.make(household, head, members, plan, goal, causes, crew)
+        for member in members:  # after the file: its lines set the members' incomes
+            self.sink.put("member", member.pk, *member.row(household))
 
 
 HOUSEHOLD_TABLES: dict[str, tuple[type[Model], tuple[str, ...]]] = {

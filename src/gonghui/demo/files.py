@@ -8,6 +8,7 @@ compose income and expenses for a target, then let the real rules decide. What i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import random
 from collections.abc import Callable
@@ -97,6 +98,9 @@ class FileMaker:
     sink: Sink
     numbers: dict[str, int] = field(default_factory=dict)
     _terms: dict[tuple[str, int], rules.PolicyTerms] = field(default_factory=dict)
+    _snapshots: dict[tuple[rules.PolicyTerms, datetime.date], dict[str, Any]] = field(
+        default_factory=dict
+    )
 
     # --- policy ------------------------------------------------------------------------
 
@@ -107,6 +111,13 @@ class FileMaker:
         if key not in self._terms:
             self._terms[key] = self.policy.terms(anhui.CITY_BY_CODE[city].standard(year))
         return self._terms[key]
+
+    def snapshot(self, terms: rules.PolicyTerms, day: datetime.date) -> dict[str, Any]:
+        """services._snapshot, remembered: many files share a city and a day."""
+        key = (terms, day)
+        if key not in self._snapshots:
+            self._snapshots[key] = _snapshot(terms, self.policy, day)
+        return self._snapshots[key]
 
     # --- one file ------------------------------------------------------------------------
 
@@ -230,8 +241,8 @@ class FileMaker:
             self.number(head.county.code, steps.applied.year), household, head.pk,
             head.union.pk, plan.status, day, True, True, causes[0], causes[1],
             money.exclusions, money.idle, result.per_capita, result.category,
-            result.trace_json(), self.policy.pk, self.policy.version,
-            _snapshot(decision.terms, self.policy, day), assessed[-1], decision.category,
+            trace_json(result), self.policy.pk, self.policy.version,
+            self.snapshot(decision.terms, day), assessed[-1], decision.category,
             cast.creator.pk, _pk(cast.submitter, live and steps.notice_start),
             _pk(cast.reviewer, live and steps.reviewed), _pk(cast.approver, live and steps.filed),
             steps.notice_start if live else None, steps.notice_end if live else None,
@@ -277,6 +288,15 @@ class FileMaker:
             due = add_months(steps.exit_on, months)
             status, done, outcome = follow_up_outcome(self.rng, due, self.today)
             self.sink.add("follow_up", file_pk, due, cast.creator.pk, status, done, outcome)
+
+
+TRACE_FIELDS = tuple(f.name for f in dataclasses.fields(rules.TraceLine))
+
+
+def trace_json(result: rules.Assessment) -> list[dict[str, Any]]:
+    """``Assessment.trace_json()`` without ``asdict``'s deep copies, which took half the
+    time of a large demo; tests/test_demo.py checks the two agree."""
+    return [{name: getattr(line, name) for name in TRACE_FIELDS} for line in result.trace]
 
 
 def _pk(user: User, reached: object) -> int | None:

@@ -29,6 +29,7 @@ class IdNumbers:
         self.by_code = {d.code: d for d in self.places}
         self.used: set[int] = set()
         self._codes: dict[tuple[str, int], tuple[str, ...]] = {}
+        self._in_use: dict[int, list[str]] = {}
 
     def birth_codes(self, county: str, year: int) -> tuple[str, ...]:
         key = (county, year)
@@ -40,7 +41,9 @@ class IdNumbers:
         own = self.by_code.get(county)
         if own is not None and own.in_use(year):
             return (county,)
-        in_use = [d.code for d in self.places if d.in_use(year)]
+        if year not in self._in_use:
+            self._in_use[year] = [d.code for d in self.places if d.in_use(year)]
+        in_use = self._in_use[year]
         same_city = [code for code in in_use if code[:4] == county[:4]]
         return tuple(same_city or in_use)
 

@@ -202,38 +202,37 @@ def _union_counts(workers: int) -> dict[str, int]:
 
 
 def _add_unions(rng: random.Random, tree: Tree, county: County) -> None:
+    """Streets first, then company, office and community unions (paths follow that order)."""
     counts = _union_counts(county.workers)
     fed, code = county.federation, county.code
-    street_count = 3 if county.workers > 20_000 else 2
-    for street in names.street_names(rng, street_count):
+    for street in names.street_names(rng, 3 if county.workers > 20_000 else 2):
         county.streets.append(tree.add(street + "总工会", Kind.STREET, code, fed, street=street))
-    city_short = county.city_name.removesuffix("市")
-    enterprise = [
-        _enterprise(rng, tree, fed, code, rng.choice((city_short, "安徽", county.division.name)))
-        for _ in range(counts[UnionType.ENTERPRISE])
-    ]
+    places = (county.city_name.removesuffix("市"), "安徽", county.division.name)
     bureaus = rng.sample(names.BUREAUS, min(counts[UnionType.OFFICE], len(names.BUREAUS)))
-    office = [
-        tree.add(
-            f"{county.division.name}{bureau}机关工会",
-            Kind.GRASSROOTS,
-            code,
-            fed,
-            union_type=UnionType.OFFICE,
-            employer=county.division.name + bureau,
-        )
-        for bureau in bureaus
-    ]
-    community = [
-        _community(rng, tree, county.streets[i % street_count], code)
-        for i in range(counts[UnionType.COMMUNITY])
-    ]
     county.unions = {
-        UnionType.ENTERPRISE: enterprise,
-        UnionType.OFFICE: office,
-        UnionType.COMMUNITY: community,
+        UnionType.ENTERPRISE: [
+            _enterprise(rng, tree, fed, code, rng.choice(places))
+            for _ in range(counts[UnionType.ENTERPRISE])
+        ],
+        UnionType.OFFICE: [_office(tree, county, bureau) for bureau in bureaus],
+        UnionType.COMMUNITY: [
+            _community(rng, tree, county.streets[i % len(county.streets)], code)
+            for i in range(counts[UnionType.COMMUNITY])
+        ],
     }
     county.weights = {kind: _size_weights(rng, len(orgs)) for kind, orgs in county.unions.items()}
+
+
+def _office(tree: Tree, county: County, bureau: str) -> Org:
+    department = county.division.name + bureau
+    return tree.add(
+        department + "机关工会",
+        Kind.GRASSROOTS,
+        county.code,
+        county.federation,
+        union_type=UnionType.OFFICE,
+        employer=department,
+    )
 
 
 def _enterprise(rng: random.Random, tree: Tree, parent: Org, code: str, place: str) -> Org:

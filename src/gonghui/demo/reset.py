@@ -34,8 +34,13 @@ FILE_CHILDREN: tuple[type[Model], ...] = (
 
 
 def demo_root() -> Organisation | None:
+    """The demo's provincial federation. Test factories also build a 安徽省总工会; only the
+    demo's has the courier-industry federation under it."""
     return Organisation.objects.filter(
-        parent=None, name=anhui.PROVINCE_FEDERATION, kind=OrganisationKind.PROVINCE
+        parent=None,
+        name=anhui.PROVINCE_FEDERATION,
+        kind=OrganisationKind.PROVINCE,
+        children__name=anhui.INDUSTRY_FEDERATION,
     ).first()
 
 

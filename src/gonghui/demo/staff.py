@@ -86,14 +86,15 @@ class Centre:
     key: str  # region code for federations, "kd" for the courier federation, etc.
     label: str  # how staff names start: 省总工会, 合肥市, 瑶海区 ...
     roles: Sequence[str]
+    place: str  # where the centre is, for its address
     address: str = ""
     phone: str = ""
 
     @property
     def name(self) -> str:
-        return self.label + (
-            "职工服务站" if self.org.kind in {"street", "industry"} else "职工服务中心"
-        )
+        """安徽省职工服务中心, 合肥市职工服务中心 ... and 职工服务站 for the small ones."""
+        short = self.org.name.removesuffix("总工会").removesuffix("工会联合会")
+        return short + ("职工服务站" if self.org.kind in {"street", "industry"} else "职工服务中心")
 
 
 @dataclass(eq=False)
@@ -130,13 +131,16 @@ class Staff:
 
 
 def plan_centres(rng: random.Random, province: Province, first_pk: int) -> list[Centre]:
-    centres = [Centre(0, province.root, anhui.PROVINCE_REGION, "省总工会", PROVINCE_ROLES)]
+    seat = anhui.PROVINCE_SEAT
+    centres = [Centre(0, province.root, anhui.PROVINCE_REGION, "省总工会", PROVINCE_ROLES, seat)]
     for code, org in province.cities.items():
-        centres.append(Centre(0, org, code, org.name.removesuffix("总工会"), CITY_ROLES))
+        city = org.name.removesuffix("总工会")
+        centres.append(Centre(0, org, code, city, CITY_ROLES, city))
     for county in province.counties:
         roles = SHOWCASE_ROLES if county.code == anhui.SHOWCASE_COUNTY else COUNTY_ROLES
-        centres.append(Centre(0, county.federation, county.code, county.division.name, roles))
-    centres.append(Centre(0, province.industry, "kd", "快递行业", INDUSTRY_ROLES))
+        name = county.division.name
+        centres.append(Centre(0, county.federation, county.code, name, roles, county.place))
+    centres.append(Centre(0, province.industry, "kd", "快递行业", INDUSTRY_ROLES, seat))
     centres += _street_centres(province)
     _grow_counties(centres, province)
     for index, centre in enumerate(centres):
@@ -151,9 +155,10 @@ def _street_centres(province: Province) -> list[Centre]:
         province.counties,
         key=lambda c: (c.code != anhui.SHOWCASE_COUNTY, -c.workers, c.code),
     )
-    chosen = [county.streets[0] for county in ranked[:EXTRA_STREET_CENTRES]]
     return [
-        Centre(0, street, f"{street.region}s", street.street, STREET_ROLES) for street in chosen
+        Centre(0, street, f"{c.code}s", street.street, STREET_ROLES, c.place + street.street)
+        for c in ranked[:EXTRA_STREET_CENTRES]
+        for street in c.streets[:1]
     ]
 
 
@@ -171,29 +176,40 @@ def _grow_counties(centres: list[Centre], province: Province) -> None:
 
 def _contact(rng: random.Random, centre: Centre) -> tuple[str, str]:
     city = anhui.CITY_BY_CODE.get(centre.org.region[:4] + "00", anhui.CITIES[0])
-    address = f"{centre.label}{rng.choice(names.ROADS)}{rng.randint(1, 299)}号"
+    address = f"{centre.place}{rng.choice(names.ROADS)}{rng.randint(1, 299)}号"
     return address, f"{city.area_code}-{rng.randint(6000_0000, 6999_9999)}"
 
 
 def plan_users(rng: random.Random, centres: list[Centre], first_pk: int) -> Staff:
+    """Staff for every role slot of every centre; the fixed logins take the first slot of
+    their role at their centre."""
     fixed: dict[tuple[str, str], list[Login]] = {}
     for login in FIXED_LOGINS:
         fixed.setdefault((login.centre_key, login.role), []).append(login)
     users: list[User] = []
     for centre in centres:
-        counters: dict[str, int] = {}
-        for role in centre.roles:
-            counters[role] = counters.get(role, 0) + 1
+        for number, role in _numbered(centre.roles):
             waiting = fixed.get((centre.key, role))
-            if waiting:
-                login = waiting.pop(0)
-                username, display = login.username, login.display_name
-            else:
-                username = f"{USERNAME_PREFIXES[role]}_{centre.key}_{counters[role]}"
-                male = rng.random() < 0.5
-                display = centre.label + ROLE_TITLES[role] + names.person_name(rng, male)
-            users.append(User(first_pk + len(users), username, role, display, centre))
+            login = waiting.pop(0) if waiting else _generated(rng, centre, role, number)
+            users.append(
+                User(first_pk + len(users), login.username, role, login.display_name, centre)
+            )
     return Staff(centres, users)
+
+
+def _numbered(roles: Sequence[str]) -> Iterator[tuple[int, str]]:
+    """(n, role) where n counts the role's slots so far: 1, 2, ..."""
+    seen: dict[str, int] = {}
+    for role in roles:
+        seen[role] = seen.get(role, 0) + 1
+        yield seen[role], role
+
+
+def _generated(rng: random.Random, centre: Centre, role: str, number: int) -> Login:
+    """cw_340103_2: the second case worker of 庐阳区, named e.g. 庐阳区干事李娜."""
+    name = names.person_name(rng, rng.random() < 0.5)
+    username = f"{USERNAME_PREFIXES[role]}_{centre.key}_{number}"
+    return Login(username, role, centre.key, centre.label + ROLE_TITLES[role] + name)
 
 
 def centre_rows(centres: list[Centre]) -> Iterator[tuple[object, ...]]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count
 
 from gonghui.accounts.models import User
+from gonghui.hardship.choices import FileStatus
 from gonghui.hardship.models import HardshipFile
 from gonghui.organisations.models import Organisation, ServiceCentre
 from gonghui.people.models import Household, Worker
@@ -42,7 +43,8 @@ def summarise(root: Organisation) -> Summary:
         users=User.objects.filter(organisation__in=tree).count(),
         workers=Worker.objects.filter(organisation__in=tree).count(),
         households=Household.objects.filter(organisation__in=tree).count(),
-        files=dict(by_status),
+        # In workflow order: draft, investigated, notice, reviewed, filed, rejected, closed.
+        files={s: n for s in FileStatus.values for status, n in by_status if status == s},
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from itertools import islice
 from typing import Any
 
@@ -23,9 +24,30 @@ BATCH = 5_000
 
 
 def first_free_pk(model: type[models.Model]) -> int:
-    """Demo rows take keys above any row already there, so other data stays untouched."""
+    """Demo rows take keys above any row there is or ever was. Never reusing a key matters
+    after ``--reset``: the append-only audit trail still names the old rows by key (and
+    shows entries on the timeline of the file with that key)."""
     top = model._default_manager.aggregate(top=models.Max("pk"))["top"]
-    return (top or 0) + 1
+    return max(top or 0, _high_water(model)) + 1
+
+
+def _high_water(model: type[models.Model]) -> int:
+    """The largest key the table's sequence has handed out (SQLite's AUTOINCREMENT keeps
+    it in sqlite_sequence; PostgreSQL in the identity sequence)."""
+    table, column = model._meta.db_table, model._meta.pk.column
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        elif connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, column])
+            sequence = cursor.fetchone()[0]
+            if sequence is None:
+                return 0
+            cursor.execute(f"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {sequence}")
+        else:
+            return 0
+        row = cursor.fetchone()
+    return int(row[0]) if row and row[0] else 0
 
 
 def _converter(field: models.Field[Any, Any]) -> Converter | None:
@@ -38,6 +60,11 @@ def _converter(field: models.Field[Any, Any]) -> Converter | None:
     if isinstance(field, models.DateField):
         return ops.adapt_datefield_value
     return None  # the driver adapts str, int, bool, Decimal and None itself
+
+
+def _adapt(field: models.Field[Any, Any], value: Any) -> Any:
+    convert = _converter(field)
+    return convert(value) if convert is not None and value is not None else value
 
 
 def _default(field: models.Field[Any, Any], now: datetime.datetime) -> Any:
@@ -57,9 +84,11 @@ class Table:
         by_attname = {f.attname: f for f in model._meta.concrete_fields}
         now = timezone.now()
         rest = [f for name, f in by_attname.items() if name not in columns and not f.primary_key]
-        self.fields = [by_attname[name] for name in columns] + rest
-        self.defaults = tuple(_default(f, now) for f in rest)
-        self.converters = [(i, c) for i, f in enumerate(self.fields) if (c := _converter(f))]
+        given = [by_attname[name] for name in columns]
+        self.fields = given + rest
+        # Defaults are the same for every row: adapt them once, not a million times.
+        self.defaults = tuple(_adapt(f, _default(f, now)) for f in rest)
+        self.converters = [(i, c) for i, f in enumerate(given) if (c := _converter(f))]
         quote = connection.ops.quote_name
         names = ", ".join(quote(f.column) for f in self.fields)
         marks = ", ".join(["%s"] * len(self.fields))
@@ -69,7 +98,7 @@ class Table:
         self.count = 0
 
     def _prepare(self, row: Sequence[Any]) -> list[Any]:
-        values = [*row, *self.defaults]
+        values = [*row, *self.defaults]  # converters only touch the given columns
         for index, convert in self.converters:
             values[index] = convert(values[index])
         return values
@@ -150,3 +179,35 @@ class Sink:
 
     def written(self, name: str) -> int:
         return self.tables[name].count
+
+
+def analyze(models_written: Sequence[type[models.Model]]) -> None:
+    """PostgreSQL: refresh the planner's statistics after a bulk load. Autovacuum would do
+    it later, but until then (and always inside the loading transaction, where autovacuum
+    sees nothing) the planner takes the tables for empty and picks nested loops over
+    sequential scans: a reset in the same transaction then ran for minutes."""
+    if connection.vendor != "postgresql":
+        return
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for model in models_written:
+            cursor.execute(f"ANALYZE {quote(model._meta.db_table)}")
+
+
+@contextmanager
+def big_cache(mebibytes: int = 1024) -> Iterator[None]:
+    """SQLite: a page cache large enough for the indexes of a million workers. With the
+    default 64 MB, inserts into the random-order indexes (ID number, name, phone) thrash
+    once the tables outgrow it, and a million-worker demo takes twice as long."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = cursor.fetchone()[0]
+        cursor.execute(f"PRAGMA cache_size = -{mebibytes * 1024}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(before)}")
