@@ -36,7 +36,7 @@ from gonghui.hardship.models import (
     Investigation,
     Policy,
 )
-from gonghui.hardship.services import FOLLOWED_EXITS, _snapshot, add_months
+from gonghui.hardship.services import FOLLOWED_EXITS, add_months, policy_snapshot
 
 from . import anhui, plans, timeline
 from .crews import Crew
@@ -113,10 +113,10 @@ class FileMaker:
         return self._terms[key]
 
     def snapshot(self, terms: rules.PolicyTerms, day: datetime.date) -> dict[str, Any]:
-        """services._snapshot, remembered: many files share a city and a day."""
+        """services.policy_snapshot, remembered: many files share a city and a day."""
         key = (terms, day)
         if key not in self._snapshots:
-            self._snapshots[key] = _snapshot(terms, self.policy, day)
+            self._snapshots[key] = policy_snapshot(terms, self.policy, day)
         return self._snapshots[key]
 
     # --- one file ------------------------------------------------------------------------

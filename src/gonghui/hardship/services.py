@@ -366,7 +366,7 @@ def evaluate(
     return rules.assess(facts_for(file), terms), terms, policy
 
 
-def _snapshot(terms: rules.PolicyTerms, policy: Any, day: datetime.date) -> dict[str, Any]:
+def policy_snapshot(terms: rules.PolicyTerms, policy: Any, day: datetime.date) -> dict[str, Any]:
     return {
         **terms.to_json(),
         "policy_id": policy.pk,
@@ -384,7 +384,7 @@ def assess(file: HardshipFile) -> HardshipFile:
     file.decision_trace = result.trace_json()
     file.policy = policy
     file.policy_version = policy.version
-    file.policy_snapshot = _snapshot(terms, policy, file.applied_on)
+    file.policy_snapshot = policy_snapshot(terms, policy, file.applied_on)
     file.assessed_at = timezone.now()
     file.save()
     return file
@@ -596,7 +596,7 @@ def periodic_review(user: User, file: HardshipFile, note: str = "") -> PeriodicR
                 "decision_trace": result.trace_json(),
                 "policy": policy,
                 "policy_version": policy.version,
-                "policy_snapshot": _snapshot(terms, policy, day),
+                "policy_snapshot": policy_snapshot(terms, policy, day),
                 "review_due": add_months(day, policy.review_interval_months),
             },
         )
