@@ -1,7 +1,7 @@
 """HTTP clients: a logged-in session per client over http.client, and the load runner.
 
 Each client is one thread with its own session cookie, sending its next request as soon as
-the previous answer is read (a closed loop, like a person who never pauses). Gunicorn's
+the previous answer is read (a closed loop; a think time adds a pause in between). Gunicorn's
 sync workers close the connection after each answer; http.client reconnects by itself.
 """
 

@@ -63,6 +63,9 @@ def database_from_url(url: str) -> dict[str, object]:
             "HOST": parsed.hostname or "",
             "PORT": str(parsed.port or ""),
             "CONN_MAX_AGE": 60,
+            # JIT compilation cost more than it saved on the work-queue queries (461 ms of
+            # a 709 ms query in the page benchmark); these are short OLTP queries.
+            "OPTIONS": {"options": "-c jit=off"},
         }
     raise ValueError(f"Unsupported DATABASE_URL scheme: {parsed.scheme}")
 

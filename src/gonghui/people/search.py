@@ -31,6 +31,11 @@ def clean_query(q: str | None) -> str:
     return unicodedata.normalize("NFKC", q or "").strip()
 
 
+def is_name(q: str) -> bool:
+    text = normalise(clean_query(q))
+    return bool(text) and not ID_LIKE.match(text) and not PHONE_LIKE.match(text)
+
+
 def person_q(q: str, path: str = "") -> Q:
     """A filter for the person ``q`` names; ``path`` leads from the model to the Worker."""
     raw = clean_query(q)
