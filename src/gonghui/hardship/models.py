@@ -47,6 +47,18 @@ def default_exclusions() -> list[str]:
     return list(Exclusion.values)
 
 
+def staff_field(verbose_name: Any, optional: bool = False) -> models.ForeignKey[Any, Any]:
+    """The staff member who took a step; kept (PROTECT) because the history names them."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=verbose_name,
+        null=optional,
+        blank=optional,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+
 def region_org_path(region_code: str) -> str:
     """The path of the highest organisation of a region, so that changes to the region's
     policy reach the auditors of that organisation's subtree."""
@@ -247,36 +259,10 @@ class HardshipFile(Audited):
     category = models.CharField(
         _("category"), max_length=10, choices=HardshipCategory.choices, blank=True
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("opened by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("submitted by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("reviewed by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("approved by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    created_by = staff_field(_("opened by"))
+    submitted_by = staff_field(_("submitted by"), optional=True)
+    reviewed_by = staff_field(_("reviewed by"), optional=True)
+    approved_by = staff_field(_("approved by"), optional=True)
     notice_start = models.DateField(_("public notice from"), null=True, blank=True)
     notice_end = models.DateField(_("public notice until"), null=True, blank=True)
     filed_on = models.DateField(_("filed on"), null=True, blank=True)
