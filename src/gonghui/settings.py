@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "gonghui.accounts",
     "gonghui.people",
     "gonghui.hardship",
+    "gonghui.assistance",
     "gonghui.web",
     "gonghui.api",
 ]

@@ -23,6 +23,11 @@ class Capability(models.TextChoices):
     READ_AUDIT = "read_audit", _("read the audit trail")
     EDIT_POLICY = "edit_policy", _("edit policies and living standards")
     EDIT_PEOPLE = "edit_people", _("edit workers and households")
+    PLAN_AID = "plan_aid", _("plan assistance and record holiday visits")
+    APPROVE_AID = "approve_aid", _("approve assistance")
+    MANAGE_FUNDS = "manage_funds", _("define funds, allocate budgets and pay batches")
+    RUN_CAMPAIGNS = "run_campaigns", _("open holiday-visit campaigns")
+    SEE_BANK = "see_bank", _("see unmasked bank card numbers")
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
@@ -34,13 +39,21 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.MANAGE_FILED,
             Capability.SEE_PERSONAL,
             Capability.EDIT_PEOPLE,
+            Capability.PLAN_AID,
         }
     ),
     Role.REVIEWER: frozenset(
-        {Capability.APPROVE, Capability.MANAGE_FILED, Capability.SEE_PERSONAL}
+        {
+            Capability.APPROVE,
+            Capability.MANAGE_FILED,
+            Capability.SEE_PERSONAL,
+            Capability.APPROVE_AID,
+        }
     ),
-    Role.FUND_OFFICER: frozenset(),
-    Role.LEADER: frozenset(),
+    Role.FUND_OFFICER: frozenset(
+        {Capability.MANAGE_FUNDS, Capability.SEE_PERSONAL, Capability.SEE_BANK}
+    ),
+    Role.LEADER: frozenset({Capability.RUN_CAMPAIGNS}),
     Role.AUDITOR: frozenset({Capability.READ_AUDIT}),
     Role.ADMIN: frozenset(set(Capability.values)),
 }
