@@ -1,9 +1,9 @@
 from django.contrib.auth import views as auth_views
-from django.urls import URLPattern, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from .views import actions, apply, audit, files, notices, people, policies, queue
 
-urlpatterns: list[URLPattern] = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
@@ -50,4 +50,8 @@ urlpatterns: list[URLPattern] = [
     path("policies/standards/new/", policies.standard_new, name="standard-new"),
     path("policies/standards/<int:pk>/edit/", policies.standard_edit, name="standard-edit"),
     path("audit/", audit.audit_list, name="audit-list"),
+    # Assistance: the fund side (funds, budgets, batches, fund views) and the household
+    # side (plans, approvals, holiday-visit campaigns).
+    path("", include("gonghui.web.urls_funds")),
+    path("", include("gonghui.web.urls_aid")),
 ]
