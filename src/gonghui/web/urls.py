@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 
+from . import aidpolicy
 from .views import actions, apply, audit, files, notices, people, policies, queue
 
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -47,6 +48,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("policies/", policies.policy_list, name="policy-list"),
     path("policies/new/", policies.policy_new, name="policy-new"),
     path("policies/<int:pk>/edit/", policies.policy_edit, name="policy-edit"),
+    path("policies/aid/new/", aidpolicy.aid_policy_new, name="aid-policy-new"),
+    path("policies/aid/<int:pk>/edit/", aidpolicy.aid_policy_edit, name="aid-policy-edit"),
     path("policies/standards/new/", policies.standard_new, name="standard-new"),
     path("policies/standards/<int:pk>/edit/", policies.standard_edit, name="standard-edit"),
     path("audit/", audit.audit_list, name="audit-list"),

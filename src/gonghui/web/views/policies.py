@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from gonghui.accounts.choices import Capability
+from gonghui.assistance.models import AidPolicy
 from gonghui.audit.models import AuditEntry
 from gonghui.hardship.models import LivingStandard, Policy
 from gonghui.organisations.scoping import get_for_user_or_404
@@ -35,6 +36,9 @@ def policy_list(request: AuthedRequest) -> HttpResponse:
     require_capability(request, Capability.EDIT_POLICY)
     context = {
         "policies": Policy.objects.for_user(request.user)
+        .select_related("region")
+        .order_by("region_id", "-valid_from"),
+        "aid_policies": AidPolicy.objects.for_user(request.user)
         .select_related("region")
         .order_by("region_id", "-valid_from"),
         "standards": LivingStandard.objects.for_user(request.user)
