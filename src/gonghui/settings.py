@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "gonghui.people",
     "gonghui.hardship",
     "gonghui.assistance",
+    "gonghui.discovery",
     "gonghui.web",
     "gonghui.api",
 ]
