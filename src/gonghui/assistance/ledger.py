@@ -188,3 +188,43 @@ def insert_select(
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} ({names}) {sql}", params)
         return int(cursor.rowcount)
+
+
+def audit_ledger_entries(entries: models.QuerySet[LedgerEntry]) -> int:
+    """One audit record per entry, as :func:`post` writes them one by one, in a single
+    INSERT … SELECT: for entries that were themselves written set-based."""
+    from django.db.models import CharField, F
+    from django.db.models.functions import Cast, JSONArray, JSONObject
+
+    def before_after(field: str) -> JSONArray:
+        return JSONArray(Value(None, output_field=CharField()), F(field))
+
+    changes = JSONObject(
+        budget_id=before_after("budget_id"),
+        kind=before_after("kind"),
+        amount_fen=before_after("amount_fen"),
+        line_id=before_after("line_id"),
+        payment_id=before_after("payment_id"),
+        counterpart_id=before_after("counterpart_id"),
+        memo=before_after("memo"),
+    )
+    select = entries.annotate(
+        a_action=Value(AuditAction.CREATE),
+        a_model=Value(LedgerEntry._meta.label_lower),
+        a_object=Cast("id", CharField()),
+        a_path=F("budget__organisation__path"),
+        a_file=F("line__file_id"),
+        a_changes=changes,
+    ).values(
+        "at",
+        "actor_id",
+        "source",
+        "a_action",
+        "a_model",
+        "a_object",
+        "a_path",
+        "a_file",
+        "a_changes",
+    )
+    columns = ["at", "actor_id", "source", "action", "model", "object_id", "org_path"]
+    return insert_select(AuditEntry, [*columns, "file_id", "changes"], select.order_by())

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import CharField, F, Q, QuerySet, Sum, Value
+from django.db.models import CharField, F, IntegerField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, JSONArray, JSONObject
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -362,9 +362,8 @@ def why_not_approvable(user: User, line: AssistanceLine) -> str | None:
     if line.created_by_id == user.pk:
         return _("The person who planned this help cannot approve it.")
     if line.needs_level not in approvable_levels(user):
-        return _("This amount needs approval at %(level)s level.") % {
-            "level": OrganisationKind(line.needs_level).label
-        }
+        level = OrganisationKind(line.needs_level or BASE_LEVEL).label
+        return _("This amount needs approval at %(level)s level.") % {"level": level}
     if not line.cash or line.amount_fen <= 0:
         return _("Only cash help with an amount is approved.")
     if line.fund is None:
@@ -517,8 +516,9 @@ def audit_approval(lines: QuerySet[AssistanceLine], user: User, now: datetime.da
     """One audit entry per approved line (status, approver, budget), written in SQL."""
     changes = JSONObject(
         status=JSONArray(Value(LineStatus.PLANNED), Value(LineStatus.APPROVED)),
-        approved_by_id=JSONArray(Value(None), Value(user.pk)),
-        budget_id=JSONArray(Value(None), F("budget_id")),
+        # A bare NULL has no type on PostgreSQL: say what it is.
+        approved_by_id=JSONArray(Value(None, output_field=IntegerField()), Value(user.pk)),
+        budget_id=JSONArray(Value(None, output_field=IntegerField()), F("budget_id")),
     )
     select = lines.annotate(
         a_at=Value(now),

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models.fields.files import FieldFile
 from django.db.models.signals import post_delete, post_init, post_save
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -94,16 +95,17 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
-    if hasattr(value, "name") and hasattr(value, "url"):  # a FieldFile
+    if isinstance(value, FieldFile):  # hasattr(value, "url") raises when there is no file
         return value.name or ""
     return value
 
 
-def snapshot(instance: models.Model) -> dict[str, Any]:
+def snapshot(instance: models.Model, loaded: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON-friendly field values of ``instance``, or of a copy of its ``__dict__``."""
     # Read __dict__, not getattr: a deferred field must not cost a query per instance.
-    loaded = instance.__dict__
+    values = instance.__dict__ if loaded is None else loaded
     fields = instance._meta.concrete_fields
-    return {f.attname: _plain(loaded[f.attname]) for f in fields if f.attname in loaded}
+    return {f.attname: _plain(values[f.attname]) for f in fields if f.attname in values}
 
 
 class Audited(models.Model):
@@ -164,8 +166,17 @@ def log_export(
 
 
 def _remember_state(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+    # Every instance loaded in a list passes here, and few are ever saved: keep a shallow
+    # copy of the loaded values (one C-level dict copy) and turn it into the before-record
+    # only on save. The values themselves are immutable or, for JSON fields, the same
+    # objects the full snapshot held before.
     if isinstance(instance, Audited):
-        instance._audit_before = snapshot(instance) if instance.pk else None  # type: ignore[attr-defined]
+        instance._audit_loaded = instance.__dict__.copy() if instance.pk else None  # type: ignore[attr-defined]
+
+
+def _before(instance: Audited) -> dict[str, Any] | None:
+    loaded = getattr(instance, "_audit_loaded", None)
+    return None if loaded is None else snapshot(instance, loaded)
 
 
 def _record_save(
@@ -174,13 +185,14 @@ def _record_save(
     if not isinstance(instance, Audited) or kwargs.get("raw"):
         return
     after = snapshot(instance)
-    before = None if created else getattr(instance, "_audit_before", None)
+    before = None if created else _before(instance)
     diff = {
         name: [None if before is None else before.get(name), value]
         for name, value in after.items()
         if name not in instance.audit_exclude and (before is None or before.get(name) != value)
     }
-    instance._audit_before = after  # type: ignore[attr-defined]
+    # The next save compares with this one (plain values pass through snapshot unchanged).
+    instance._audit_loaded = after  # type: ignore[attr-defined]
     if diff:
         record(instance, AuditAction.CREATE if created else AuditAction.UPDATE, diff)
 

@@ -34,3 +34,28 @@ def shown(value: str | None, kind: str, reveal: bool) -> str:
     if not value:
         return ""
     return value if reveal else MASKS[kind](value)
+
+
+# --- bank cards -------------------------------------------------------------------------
+# Cards follow their own rule: only a role with ``SEE_BANK`` (the fund officer, who sends
+# the bank file) sees a whole card number, on any page; everyone else sees the first and
+# last four digits, enough to tell two cards apart on the phone with the worker.
+
+
+def mask_card(number: str) -> str:
+    """6222021234567890128 -> "6222 **** **** 0128" (the length is hidden as well)."""
+    digits = "".join(number.split())
+    if len(digits) < 8:
+        return "*" * len(digits)
+    return f"{digits[:4]} **** **** {digits[-4:]}"
+
+
+def may_see_card(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.can(Capability.SEE_BANK))
+
+
+def shown_card(number: str | None, user: Any) -> str:
+    """The card number as ``user`` may see it ("" stays "")."""
+    if not number:
+        return ""
+    return number if may_see_card(user) else mask_card(number)
