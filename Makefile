@@ -23,7 +23,7 @@ PYTEST := $(BIN)/pytest
 PYTEST_ARGS ?=
 NAME ?=
 
-.PHONY: help venv run test lint fmt test-sqlite test-postgres test-browser bench messages clean distclean
+.PHONY: help venv vendor run test lint fmt test-sqlite test-postgres test-browser bench messages clean distclean
 
 help:
 	@sed -n '2,12s/^# \{0,1\}//p' Makefile
@@ -36,7 +36,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	@touch $@
 
-run: venv
+# Browser libraries served from the package (no CDN), fetched at a pinned version and
+# checked against the registry's integrity hash; not committed (scripts/vendor.py).
+VENDORED := src/gonghui/web/static/vendor/echarts.min.js
+
+vendor: $(VENDORED)
+
+$(VENDORED): scripts/vendor.py
+	$(PYTHON) scripts/vendor.py
+	@touch $@
+
+run: venv vendor
 	$(BIN)/gonghui migrate --noinput
 	$(BIN)/gonghui load_demo
 	$(BIN)/gonghui runserver 127.0.0.1:8000
@@ -69,11 +79,11 @@ fmt: venv
 	$(BIN)/ruff check --fix .
 
 # SQLite: DATABASE_URL is removed so a developer's own setting cannot turn this into another tier.
-test-sqlite: venv
+test-sqlite: venv vendor
 	env -u DATABASE_URL $(PYTEST) -m "not browser" $(PYTEST_ARGS)
 
 # A throwaway PostgreSQL 15 (scripts/postgres.sh), stopped and deleted however pytest ends.
-test-postgres: venv
+test-postgres: venv vendor
 	@trap 'bash scripts/postgres.sh stop' EXIT; \
 	url="$$(bash scripts/postgres.sh start | tail -n 1)"; \
 	case "$$url" in postgres://*) ;; *) echo "scripts/postgres.sh start gave no URL" >&2; exit 1;; esac; \
@@ -81,7 +91,7 @@ test-postgres: venv
 	DATABASE_URL="$$url" $(PYTEST) -m "not browser" $(PYTEST_ARGS)
 
 # Debian's Chromium, driven by Playwright through executable_path=/usr/bin/chromium.
-test-browser: venv
+test-browser: venv vendor
 	bash scripts/chromium.sh
 	env -u DATABASE_URL $(PYTEST) -m browser $(PYTEST_ARGS)
 

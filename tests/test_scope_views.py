@@ -7,6 +7,7 @@ test fails and asks for the mapping.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterator
 
@@ -16,8 +17,19 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from gonghui.accounts.choices import Role
+from gonghui.assistance.choices import AidKind, FundSource, TargetKind
+from gonghui.assistance.models import (
+    AidPolicy,
+    AssistanceLine,
+    Budget,
+    Campaign,
+    CampaignTarget,
+    Fund,
+    PaymentBatch,
+)
 from gonghui.hardship import services
-from gonghui.hardship.models import Attachment, LivingStandard
+from gonghui.hardship.models import Attachment, HardshipFile, LivingStandard
+from gonghui.organisations.choices import OrganisationKind
 from tests.cases import open_file
 from tests.factories import Province, user
 
@@ -65,7 +77,15 @@ def alices_objects(province: Province) -> dict[str, int]:
     member = file.household.members.last()
     assert member is not None
     standard = LivingStandard.objects.get(region_id="340100", valid_from__year=2024)
+    line, campaign, target = household_aid(province, file)
+    fund_side = fund_objects(province, line)
     return {
+        # Assistance, household side: a line of the plan, a campaign and one of its targets.
+        "lines": line.pk,
+        "campaigns": campaign.pk,
+        "targets": target.pk,
+        # Assistance, fund side: a fund, a budget, a payment batch, a line to pay again.
+        **fund_side,
         "files": file.pk,
         "households": file.household_id,
         "workers": file.applicant_id,
@@ -73,7 +93,74 @@ def alices_objects(province: Province) -> dict[str, int]:
         "attachments": Attachment.objects.get(file=file).pk,
         "policies": province.policy.pk,
         "standards": standard.pk,
+        "aid": aid_policy().pk,
     }
+
+
+def aid_policy() -> AidPolicy:
+    """The province's assistance caps (built with the budgets, or here)."""
+    found = AidPolicy.objects.filter(region_id="340000").first()
+    return found or AidPolicy.objects.create(
+        name="安徽省帮扶标准", region_id="340000", valid_from=datetime.date(2024, 1, 1)
+    )
+
+
+def household_aid(
+    p: Province, file: HardshipFile
+) -> tuple[AssistanceLine, Campaign, CampaignTarget]:
+    """A line of Alice's file and a Yaohai campaign that lists its applicant."""
+    fund = Fund.objects.create(
+        code="SCOPE",
+        name="送温暖",
+        source=FundSource.HOLIDAY,
+        organisation=p.yaohai,
+        purposes=[AidKind.LIVING, AidKind.HOLIDAY_VISIT],
+    )
+    line = AssistanceLine.objects.create(
+        worker=file.applicant,
+        file=file,
+        household=file.household,
+        organisation=file.organisation,
+        year=2026,
+        kind=AidKind.LIVING,
+        amount_fen=100_00,
+        needs_level=OrganisationKind.COUNTY,
+        created_by=p.alice,
+    )
+    campaign = Campaign.objects.create(
+        name="送温暖",
+        organisation=p.yaohai,
+        fund=fund,
+        year=2026,
+        created_by=p.leo,
+        starts_on=datetime.date(2026, 1, 1),
+        ends_on=datetime.date(2026, 2, 28),
+    )
+    target = CampaignTarget.objects.create(
+        campaign=campaign,
+        kind=TargetKind.OTHER,
+        worker=file.applicant,
+        organisation=file.organisation,
+        amount_fen=100_00,
+    )
+    return line, campaign, target
+
+
+def fund_objects(p: Province, line: AssistanceLine) -> dict[str, int]:
+    """A Yaohai fund with a budget and a payment batch; ``failed`` is a line whose card
+    can be fixed from the failed-payments queue."""
+    fund = Fund.objects.create(
+        code="SCOPE-FUND",
+        name="帮扶资金",
+        source=FundSource.UNION,
+        organisation=p.yaohai,
+        purposes=[AidKind.LIVING],
+    )
+    budget = Budget.objects.create(fund=fund, organisation=p.yaohai, year=2026)
+    batch = PaymentBatch.objects.create(
+        number="PB-SCOPE", fund=fund, organisation=p.yaohai, created_by=p.adam
+    )
+    return {"funds": fund.pk, "budgets": budget.pk, "batches": batch.pk, "failed": line.pk}
 
 
 def test_every_object_url_is_404_for_an_outsider(

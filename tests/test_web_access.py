@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, reverse
+from django.urls import URLPattern, URLResolver, reverse
 
 from gonghui.hardship.models import Attachment, HardshipFile
 from gonghui.web import urls as web_urls
@@ -107,6 +108,15 @@ def test_the_outsider_does_not_find_the_file(client: Client, province: Province)
     assert "No worker with this ID number" in response.content.decode()
 
 
+def _flat(entries: Iterable[URLPattern | URLResolver]) -> Iterator[URLPattern]:
+    """Every page, including those of included URL modules."""
+    for entry in entries:
+        if isinstance(entry, URLResolver):
+            yield from _flat(entry.url_patterns)
+        else:
+            yield entry
+
+
 def _reversed(pattern: URLPattern) -> str:
     kwargs: dict[str, Any] = dict.fromkeys(pattern.pattern.regex.groupindex, 1)
     return reverse(str(pattern.name), kwargs=kwargs)
@@ -115,7 +125,7 @@ def _reversed(pattern: URLPattern) -> str:
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "pattern",
-    [p for p in web_urls.urlpatterns if p.name not in {"login", "logout"}],
+    [p for p in _flat(web_urls.urlpatterns) if p.name not in {"login", "logout"}],
     ids=lambda p: str(p.name),
 )
 def test_every_page_requires_login(client: Client, pattern: URLPattern) -> None:

@@ -178,6 +178,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Gonghui API",
     "DESCRIPTION": "Hardship files, people and organisations of a union federation.",
     "VERSION": "0.1.0",
+    # AidKind is used by several serializers: one enum in the schema, not one per field.
+    "ENUM_NAME_OVERRIDES": {"AidKindEnum": "gonghui.assistance.choices.AidKind"},
 }
 
 LOGGING = {
