@@ -254,3 +254,116 @@ def test_the_same_seed_gives_the_same_people() -> None:
 def test_it_refuses_more_files_than_households() -> None:
     with pytest.raises(build.DemoError):
         build.check(build.Options(size=1000, files=500))
+
+
+# --- the demo's money ---------------------------------------------------------------------
+
+
+def _money_counts() -> dict[str, int]:
+    from gonghui.assistance import models as aid
+
+    return {
+        model.__name__: model._default_manager.count()
+        for model in (
+            aid.Fund, aid.Budget, aid.LedgerEntry, aid.AssistanceLine, aid.BankAccount,
+            aid.PaymentBatch, aid.Payment, aid.ModelWorker, aid.Campaign, aid.CampaignTarget,
+            aid.Visit,
+        )
+    }  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_the_demo_has_a_policy_funds_and_budgets_that_reconcile(demo: str) -> None:
+    from gonghui.assistance.choices import FundSource
+    from gonghui.assistance.ledger import balances, rebuild
+    from gonghui.assistance.models import AidPolicy, Budget, Fund, LedgerEntry
+
+    policy = AidPolicy.objects.get(region_id="340000")
+    assert (policy.deep_living_months, policy.relative_living_months) == (10, 8)
+    assert (policy.household_year_cap, policy.person_year_cap) == (40000, 20000)
+    assert {f.source for f in Fund.objects.all()} >= {
+        FundSource.CENTRAL, FundSource.LOCAL, FundSource.UNION, FundSource.HOLIDAY,
+        FundSource.SPECIAL, FundSource.DONATION,
+    }  # fmt: skip
+    assert all("running_costs" not in f.purposes for f in Fund.objects.all())
+    budgets = list(Budget.objects.select_related("organisation", "parent__organisation"))
+    found = balances(b.pk for b in budgets)
+    for budget in budgets:
+        balance = found[budget.pk]
+        assert balance.available >= 0 and balance.committed >= 0
+        assert rebuild(LedgerEntry.objects.filter(budget=budget)) == balance
+        if budget.parent is not None:  # allocated down the tree, one level at a time
+            assert budget.parent.organisation.contains(budget.organisation)
+    assert {b.organisation.kind for b in budgets} >= {"province", "city", "county"}
+
+
+@pytest.mark.django_db
+def test_the_demo_plans_and_approves_with_four_eyes(demo: str) -> None:
+    from django.db.models import F
+
+    from gonghui.assistance import planning
+    from gonghui.assistance.choices import LineStatus
+    from gonghui.assistance.models import AssistanceLine
+
+    planned = AssistanceLine.objects.exclude(kind="holiday_visit")
+    assert planned.filter(status=LineStatus.PAID).exists()
+    assert planned.filter(status=LineStatus.PLANNED).exists()
+    assert not planned.filter(approved_by=F("created_by")).exists()
+    assert (
+        not planned.filter(cash=True, amount_fen__gt=0, fund__isnull=True)
+        .exclude(status=LineStatus.PLANNED)
+        .exists()
+    )
+    reviewer = User.objects.get(username="yaohai_reviewer")
+    waiting = planning.approvable(reviewer, AssistanceLine.objects.for_user(reviewer))
+    assert waiting.exists()  # work for the fixed reviewer in 瑶海区
+
+
+@pytest.mark.django_db
+def test_the_demo_pays_to_valid_cards_in_the_workers_name(demo: str) -> None:
+    from stdnum import luhn
+
+    from gonghui.assistance.choices import BatchStatus, PaymentStatus
+    from gonghui.assistance.models import BankAccount, Payment, PaymentBatch
+
+    cards = BankAccount.objects.select_related("worker")
+    assert cards.exists()
+    for card in cards[:200]:
+        assert luhn.is_valid(card.account_number) and card.holder_name == card.worker.name
+    assert PaymentBatch.objects.exists()
+    assert set(PaymentBatch.objects.values_list("status", flat=True)) == {BatchStatus.SETTLED}
+    assert Payment.objects.filter(status=PaymentStatus.PAID).exists()
+    for payment in Payment.objects.filter(status=PaymentStatus.PAID).select_related("line"):
+        assert payment.line.status == "paid" and payment.line.paid_on is not None
+
+
+@pytest.mark.django_db
+def test_the_demo_campaign_has_targets_and_visits_paid_through_the_ledger(demo: str) -> None:
+    from django.db.models import Sum
+
+    from gonghui.assistance.choices import LedgerKind, TargetKind
+    from gonghui.assistance.models import Campaign, CampaignTarget, LedgerEntry, Visit
+
+    campaign = Campaign.objects.get()
+    assert campaign.fund.allows("holiday_visit")
+    kinds = set(CampaignTarget.objects.values_list("kind", flat=True))
+    assert kinds == {TargetKind.FILED_HOUSEHOLD, TargetKind.MODEL_WORKER, TargetKind.GIG_WORKER}
+    visits = Visit.objects.filter(target__campaign=campaign)
+    assert 0 < visits.count() < CampaignTarget.objects.count()
+    for visit in visits.select_related("target", "line")[:300]:
+        assert campaign.starts_on <= visit.visited_on <= campaign.ends_on
+        assert visit.cash_fen <= visit.target.amount_fen
+        if visit.cash_fen:
+            assert visit.line is not None and visit.line.amount_fen == visit.cash_fen
+    cash = visits.aggregate(s=Sum("cash_fen"))["s"]
+    paid = LedgerEntry.objects.filter(budget__fund=campaign.fund, kind=LedgerKind.PAY)
+    assert paid.aggregate(s=Sum("amount_fen"))["s"] == cash
+    assert "送温暖" in demo
+
+
+@pytest.mark.django_db
+def test_reset_rebuilds_the_same_money(demo: str) -> None:
+    before = _money_counts()
+    assert before["Visit"] and before["Payment"]
+    call_command("load_demo", *SMALL, "--reset", stdout=StringIO())
+    assert _money_counts() == before

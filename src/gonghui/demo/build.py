@@ -28,7 +28,7 @@ from gonghui.organisations.models import Organisation, ServiceCentre
 from gonghui.organisations.regions import all_divisions, current_divisions, load_regions
 from gonghui.people.models import Household, HouseholdMember, Membership, Worker
 
-from . import anhui, orgs, plans, staff, standards
+from . import aid, anhui, orgs, plans, staff, standards
 from .crews import Crew, crew_for, crews
 from .files import FILE_TABLES, FileMaker
 from .households import HOUSEHOLD_COLUMNS, MEMBER_COLUMNS, Family
@@ -95,6 +95,8 @@ def build(options: Options) -> Organisation:
         _households(options, province, team, heads, policy, ids)
         reset_sequences(MODELS)
         analyze(MODELS)
+        aid.build(options.rng("aid"), Organisation.objects.get(pk=province.root.pk), options.day)
+        analyze(aid.MODELS)
     return Organisation.objects.get(pk=province.root.pk)
 
 

@@ -19,7 +19,7 @@ from gonghui.organisations.choices import OrganisationKind
 from gonghui.organisations.models import Organisation, ServiceCentre
 from gonghui.people.models import Household, HouseholdMember, Membership, Worker
 
-from . import anhui
+from . import aid, anhui
 
 FILE_CHILDREN: tuple[type[Model], ...] = (
     hardship.FollowUp,
@@ -59,7 +59,7 @@ def wipe(root: Organisation) -> dict[str, int]:
     """Remove everything under the demo province federation; returns rows per table."""
     tree = Organisation.objects.filter(root.subtree_q())
     files = hardship.HardshipFile.objects.filter(organisation__in=tree)
-    gone: dict[str, int] = {}
+    gone: dict[str, int] = aid.wipe(root)  # its money first: it points to files and workers
     for model in FILE_CHILDREN:
         gone[model.__name__] = delete_rows(model._default_manager.filter(file__in=files))
     gone["HardshipFile"] = delete_rows(files)

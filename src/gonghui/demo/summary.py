@@ -12,6 +12,7 @@ from gonghui.hardship.models import HardshipFile
 from gonghui.organisations.models import Organisation, ServiceCentre
 from gonghui.people.models import Household, Worker
 
+from . import aid
 from .staff import DEMO_PASSWORD, FIXED_LOGINS
 
 
@@ -23,6 +24,7 @@ class Summary:
     workers: int
     households: int
     files: dict[str, int] = field(default_factory=dict)
+    money: list[str] = field(default_factory=list)  # funds, assistance lines, the campaign
 
     @property
     def file_total(self) -> int:
@@ -45,6 +47,7 @@ def summarise(root: Organisation) -> Summary:
         households=Household.objects.filter(organisation__in=tree).count(),
         # In workflow order: draft, investigated, notice, reviewed, filed, rejected, closed.
         files={s: n for s in FileStatus.values for status, n in by_status if status == s},
+        money=aid.counts_text(root),
     )
 
 
@@ -60,6 +63,10 @@ def logins_text() -> list[str]:
         user = users.get(login.username)
         org = user.organisation.name if user and user.organisation else "?"
         lines.append(f"  {login.username:<20} {login.role:<13} {org}")
+    lines.append(
+        "Assistance: fund (funds, budgets, payment batches), leader (holiday-visit campaign), "
+        "yaohai_caseworker (plans, visits), yaohai_reviewer (aid waiting for approval)"
+    )
     return lines
 
 
@@ -70,4 +77,5 @@ def counts_text(summary: Summary) -> list[str]:
         f"staff users {summary.users:,}",
         f"Workers {summary.workers:,}; households {summary.households:,}",
         f"Hardship files {summary.file_total:,}: {statuses}",
+        *summary.money,
     ]
