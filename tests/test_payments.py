@@ -439,3 +439,32 @@ def test_a_batch_takes_the_same_statements_whatever_its_size(province: Province)
     for seed, name in enumerate(("王芳", "刘洋", "陈静", "杨磊"), start=10):
         with_card(province, approved(province, s.money, name, 1_000_00), seed)
     assert statements() == small
+
+
+def test_money_the_bank_sends_back_is_reversed_and_the_line_waits_again(
+    province: Province,
+) -> None:
+    s = scene(province, amounts=(3_000_00,), carded=1)
+    budget = s.money.yaohai_budget
+    batch = exported(province, s.money)
+    payments.import_result(s.money.fred, batch, "result.csv", result_csv(batch))
+    paid = Payment.objects.get(batch=batch)
+    with pytest.raises(DomainError) as no_reason:
+        payments.reverse_payment(s.money.fred, paid, "  ")
+    assert no_reason.value.field == "reason"
+    payments.reverse_payment(s.money.fred, paid, "银行退票：卡已注销")
+    after = balance_of(budget)
+    assert (after.committed, after.paid) == (3_000_00, 0)
+    assert rebuild(LedgerEntry.objects.filter(budget=budget)) == after
+    paid.refresh_from_db()
+    assert paid.status == PaymentStatus.FAILED and "注销" in paid.failure_reason
+    line = AssistanceLine.objects.get(pk=s.lines[0].pk)
+    assert line.status == LineStatus.FAILED and line.paid_on is None
+    assert line in payments.failed_lines(s.money.fred)
+    with pytest.raises(Conflict):  # a second reversal of the same payment
+        payments.reverse_payment(s.money.fred, paid, "again")
+    with pytest.raises(NotAllowed):
+        payments.reverse_payment(province.alice, paid, "not a fund officer")
+    # Cancelling the line now releases the money to the budget.
+    planning.cancel_line(s.money.fred, line, "不再发放")
+    assert balance_of(budget).available == 100_000_00

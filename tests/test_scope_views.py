@@ -25,6 +25,7 @@ from gonghui.assistance.models import (
     Campaign,
     CampaignTarget,
     Fund,
+    Payment,
     PaymentBatch,
 )
 from gonghui.hardship import services
@@ -160,7 +161,21 @@ def fund_objects(p: Province, line: AssistanceLine) -> dict[str, int]:
     batch = PaymentBatch.objects.create(
         number="PB-SCOPE", fund=fund, organisation=p.yaohai, created_by=p.adam
     )
-    return {"funds": fund.pk, "budgets": budget.pk, "batches": batch.pk, "failed": line.pk}
+    payment = Payment.objects.create(
+        batch=batch,
+        line=line,
+        amount_fen=100,
+        payee_name=line.worker.name,
+        bank_name="中国工商银行",
+        account_number="6222020000000000000",
+    )
+    return {
+        "funds": fund.pk,
+        "budgets": budget.pk,
+        "batches": batch.pk,
+        "failed": line.pk,
+        "payments": payment.pk,
+    }
 
 
 def test_every_object_url_is_404_for_an_outsider(

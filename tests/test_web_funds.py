@@ -410,6 +410,15 @@ def test_a_batch_is_created_exported_and_settled_from_the_pages(
     again = client.post(reverse("batch-import", args=[batch.pk]), {"result": upload})
     assert again.context["report"].already_imported
     assert balance_of(money.yaohai_budget).paid == 3_000_00
+    # Later the bank sends 张伟's money back: the fund officer reverses the payment.
+    payment = batch.payments.get(line=paid)
+    reverse_url = reverse("payment-reverse", args=[payment.pk])
+    assert reverse_url in client.get(reverse("batch-detail", args=[batch.pk])).content.decode()
+    assert client.post(reverse_url, {"reason": "银行退票"}).status_code == 302
+    paid.refresh_from_db()
+    assert paid.status == LineStatus.FAILED and paid.failure_reason == "银行退票"
+    assert balance_of(money.yaohai_budget).paid == 0
+    assert client.post(reverse_url, {"reason": "again"}).status_code == 409
 
 
 def test_a_batch_with_nothing_to_pay_is_refused_on_the_field(

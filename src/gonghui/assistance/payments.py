@@ -614,3 +614,58 @@ def pay_in_ledger(
     audit_ledger_entries(
         LedgerEntry.objects.filter(kind=LedgerKind.PAY, at=now, payment__batch=batch)
     )
+
+
+# --- a payment the bank sends back after it was paid -----------------------------------
+
+
+def reverse_payment(user: User, payment: Payment, reason: str) -> Payment:
+    """The bank returns money it had paid (退票: a closed card, a wrong name found later):
+    the payment fails, its money moves back from paid to committed in the ledger, and the
+    line goes back to the failed queue, to be paid again once the card is fixed or
+    cancelled (which releases the money)."""
+    from gonghui.audit.models import record
+
+    from .ledger import lock_budgets, post
+
+    require(user, Capability.MANAGE_FUNDS)
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(_("Give the reason the bank returned the money."), field="reason")
+    with transaction.atomic():
+        locked = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("batch__organisation", "line__budget__organisation")
+            .get(pk=payment.pk)
+        )
+        require_within(user, locked.batch.organisation)
+        if locked.status != PaymentStatus.PAID:
+            raise Conflict(
+                _("Only a paid payment can be reversed; this one is %(status)s.")
+                % {"status": PaymentStatus(locked.status).label}
+            )
+        line = locked.line
+        if line.budget is None:  # pragma: no cover - a paid line always has its budget
+            raise DomainError(_("No budget covers these lines."), field="budget")
+        lock_budgets([line.budget.pk])
+        post(
+            line.budget,
+            LedgerKind.REVERSE,
+            locked.amount_fen,
+            line=line,
+            payment=locked,
+            memo=reason[:255],
+        )
+        locked.status = PaymentStatus.FAILED
+        locked.failure_reason = reason[:255]
+        locked.save(update_fields=["status", "failure_reason"])
+        record(
+            locked,
+            AuditAction.UPDATE,
+            {"status": [PaymentStatus.PAID, PaymentStatus.FAILED], "failure_reason": ["", reason]},
+        )
+        line.status = LineStatus.FAILED
+        line.failure_reason = reason[:255]
+        line.paid_on = None
+        line.save()
+    return locked

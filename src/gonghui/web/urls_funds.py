@@ -25,6 +25,7 @@ urlpatterns += [
     path("batches/<int:pk>/", funds_batches.batch_detail, name="batch-detail"),
     path("batches/<int:pk>/export/", funds_batches.batch_export, name="batch-export"),
     path("batches/<int:pk>/import/", funds_batches.batch_import, name="batch-import"),
+    path("payments/<int:pk>/reverse/", funds_batches.payment_reverse, name="payment-reverse"),
     path("payments/failed/", funds_batches.failed_list, name="failed-list"),
     path("payments/failed/<int:pk>/card/", funds_batches.failed_card, name="failed-card"),
     path("payments/failed/<int:pk>/cancel/", funds_batches.failed_cancel, name="failed-cancel"),

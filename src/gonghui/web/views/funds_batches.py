@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from gonghui.accounts.choices import Capability
 from gonghui.assistance import accounts, payments, planning, reports
 from gonghui.assistance.choices import BatchStatus, PaymentStatus
-from gonghui.assistance.models import AssistanceLine, PaymentBatch
+from gonghui.assistance.models import AssistanceLine, Payment, PaymentBatch
 from gonghui.assistance.money import format_fen
 from gonghui.errors import DomainError
 from gonghui.organisations.scoping import get_for_user_or_404
@@ -152,6 +152,22 @@ def batch_import(request: AuthedRequest, pk: int) -> HttpResponse:
         return _batch_page(request, batch, error_status(exc), upload=form)
     batch.refresh_from_db()
     return _batch_page(request, batch, report=report)
+
+
+@login_required
+@require_POST
+def payment_reverse(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The bank sent paid money back: the payment fails and its line waits again."""
+    require_capability(request, Capability.MANAGE_FUNDS)
+    payment = get_for_user_or_404(Payment.objects.select_related("batch"), request.user, pk=pk)
+    batch = _batch(request, payment.batch_id)
+    try:
+        payments.reverse_payment(request.user, payment, request.POST.get("reason", ""))
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return _batch_page(request, batch, error_status(exc))
+    messages.success(request, _("The payment is reversed; its line waits in the failed queue."))
+    return redirect("batch-detail", pk=batch.pk)
 
 
 # --- failed payments -------------------------------------------------------------------------
