@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "gonghui.hardship",
     "gonghui.assistance",
     "gonghui.discovery",
+    "gonghui.supervision",
     "gonghui.web",
     "gonghui.api",
 ]
