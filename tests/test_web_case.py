@@ -6,10 +6,13 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from gonghui.hardship import services
+from gonghui.hardship.choices import HardshipCause
 from gonghui.hardship.models import HardshipFile
 from gonghui.people.idnumber import mask_id_number, mask_phone
+from gonghui.web.timeline import format_value
 from tests.factories import Province
 from tests.web_helpers import filed, logged_in, open_file, under_notice
 
@@ -110,3 +113,27 @@ def test_a_refused_action_keeps_the_language_switch_on_the_case_page(
     )
     assert response.status_code == 400
     assert f'name="next" value="/files/{file.pk}/"' in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_timeline_names_the_records_a_change_points_to(
+    client: Client, province: Province
+) -> None:
+    file = open_file(province)
+    page = _page(logged_in(client, province.alice), file)
+    timeline = page[page.index('id="timeline-h"') :]
+    # The file's creation names its union, applicant and household, not their ids.
+    assert province.yaohai.name in timeline
+    assert file.applicant.name in timeline
+    assert f"Household of {file.applicant.name}" in timeline
+    for pk in (file.organisation_id, file.applicant_id, file.household_id):
+        assert f">#{pk}<" not in timeline
+
+
+def test_lists_of_labels_use_the_separator_of_the_language() -> None:
+    causes = [HardshipCause.MAJOR_ILLNESS, HardshipCause.DISASTER]
+    with translation.override("zh-hans"):
+        text = format_value(None, "secondary_causes", causes, {}, reveal=False)
+        assert text == "、".join(str(HardshipCause(c).label) for c in causes)
+    with translation.override("en"):
+        assert ", " in format_value(None, "secondary_causes", causes, {}, reveal=False)

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from gonghui.hardship.choices import FileStatus, HardshipCategory
 from gonghui.hardship.models import HardshipFile
+from gonghui.hardship.search import search_files
 from gonghui.people.idnumber import mask_id_number, mask_phone
 from tests.factories import Province
 from tests.web_helpers import logged_in, open_file, under_notice
@@ -136,3 +137,22 @@ def test_the_stylesheet_hides_navigation_in_print(client: Client) -> None:
 
     css = Path(path).read_text(encoding="utf-8")
     assert "@media print" in css and ".nav" in css
+
+
+@pytest.mark.django_db
+def test_a_surname_alone_is_searched_in_a_county_not_across_the_province(
+    client: Client, province: Province, django_assert_num_queries: object
+) -> None:
+    file = open_file(province, name="王芳")
+    county = logged_in(client, province.alice).get(reverse("file-list"), {"q": "王"})
+    assert file.number in county.content.decode()
+
+    logged_in(client, province.leo)
+    client.get(reverse("file-list"))  # the session is warm: only its own queries count below
+    # Session, user and organisation: no query over the province's files.
+    with django_assert_num_queries(3):  # type: ignore[operator]
+        page = client.get(reverse("file-list"), {"q": "王"}).content.decode()
+    assert file.number not in page and "alone matches too many files" in page
+    assert list(search_files(province.leo, "王")) == []
+    for q in ["王芳", file.applicant.id_number, file.number]:
+        assert file.number in client.get(reverse("file-list"), {"q": q}).content.decode(), q

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
@@ -18,12 +19,17 @@ from gonghui.accounts.models import User
 from gonghui.audit.models import AuditAction, AuditEntry
 from gonghui.hardship.choices import Exclusion, FileStatus, HardshipCause
 from gonghui.hardship.models import FileEvent
+from gonghui.people.choices import Relation
+from gonghui.people.models import Household, HouseholdMember
 from gonghui.people.personal import PERSONAL_FIELDS, shown
+from gonghui.web.templatetags.gonghui import join_labels
 
 # Recomputed on every assessment and shown elsewhere on the case page; on the timeline
 # they would bury the changes a person made.
 TIMELINE_SKIP = frozenset({"decision_trace", "policy_snapshot", "assessed_at", "updated_at"})
 MAX_TEXT = 120
+# (related model, primary key) -> how the record is named
+Labels = dict[tuple[type[models.Model], Any], str]
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,10 @@ def _field(model: type[models.Model] | None, name: str) -> Any:
         return None
 
 
+def _target(field: models.ForeignKey[Any, Any]) -> type[models.Model]:
+    return cast(type[models.Model], field.related_model)
+
+
 def _truncate(text: str) -> str:
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
@@ -74,7 +84,7 @@ def _local_time(text: str) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def format_value(field: Any, name: str, value: Any, users: dict[int, User], reveal: bool) -> str:
+def format_value(field: Any, name: str, value: Any, labels: Labels, reveal: bool) -> str:
     """A stored before/after value as a person reads it."""
     if value is None or value == "" or value == []:
         return "—"
@@ -84,18 +94,17 @@ def format_value(field: Any, name: str, value: Any, users: dict[int, User], reve
         return _("yes") if value else _("no")
     if name in {"primary_cause", "secondary_causes"}:
         codes = value if isinstance(value, list) else [value]
-        return ", ".join(str(HardshipCause(int(c)).label) for c in codes if str(c).isdigit())
+        return join_labels(HardshipCause(int(c)).label for c in codes if str(c).isdigit())
     if name == "exclusions_found":
-        return ", ".join(str(Exclusion(c).label) for c in value if c in Exclusion.values)
-    if isinstance(field, models.ForeignKey) and field.related_model is User:
-        user = users.get(value)
-        return str(user) if user else f"#{value}"
+        return join_labels(Exclusion(c).label for c in value if c in Exclusion.values)
+    if isinstance(field, models.ForeignKey):
+        return labels.get((_target(field), value), f"#{value}")
     if isinstance(value, list):
         if any(isinstance(v, dict | list) for v in value):
             return ngettext("%(count)d entry", "%(count)d entries", len(value)) % {
                 "count": len(value)
             }
-        return _truncate(", ".join(str(v) for v in value))
+        return _truncate(join_labels(value))
     if isinstance(value, dict):
         return "{…}"
     if isinstance(field, models.DateTimeField) and isinstance(value, str):
@@ -106,22 +115,45 @@ def format_value(field: Any, name: str, value: Any, users: dict[int, User], reve
     return _truncate(str(value))
 
 
-def _user_ids(entries: Sequence[AuditEntry]) -> set[int]:
-    ids: set[int] = set()
+def _related_ids(entries: Sequence[AuditEntry]) -> dict[type[models.Model], set[Any]]:
+    """The ids each foreign key of the entries' changes points to, by related model."""
+    wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
     for entry in entries:
         model = _model(entry.model)
         for name, pair in entry.changes.items():
             field = _field(model, name)
-            if isinstance(field, models.ForeignKey) and field.related_model is User:
-                ids.update(v for v in pair if isinstance(v, int))
-    return ids
+            if isinstance(field, models.ForeignKey) and isinstance(pair, list):
+                wanted[_target(field)].update(v for v in pair if isinstance(v, int | str))
+    return wanted
+
+
+def _household_labels(ids: set[Any]) -> Labels:
+    # Household.__str__ looks its head up: one query for all of them instead.
+    heads = HouseholdMember.objects.filter(household__in=ids, relation=Relation.SELF)
+    return {
+        (Household, pk): _("Household of %(name)s") % {"name": name}
+        for pk, name in heads.values_list("household_id", "name")
+    }
+
+
+def related_labels(entries: Sequence[AuditEntry]) -> Labels:
+    """How each record a change points to is named: one query per kind of record."""
+    labels: Labels = {}
+    for model, ids in _related_ids(entries).items():
+        if model is Household:
+            labels.update(_household_labels(ids))
+        elif model.__str__ is not models.Model.__str__:
+            # Without a __str__ of its own, "Investigation object (3)" says no more than "#3".
+            found = model._default_manager.in_bulk(ids)
+            labels.update({(model, pk): str(obj) for pk, obj in found.items()})
+    return labels
 
 
 def describe(
     entries: Sequence[AuditEntry], reveal: bool = False, skip: Iterable[str] = ()
 ) -> list[tuple[AuditEntry, str, tuple[Change, ...]]]:
     """Each entry with the name of its kind of record and its readable changes."""
-    users = User.objects.in_bulk(_user_ids(entries))
+    labels = related_labels(entries)
     skipped = set(skip)
     described = []
     for entry in entries:
@@ -133,7 +165,7 @@ def describe(
                 continue
             field = _field(model, name)
             label = str(field.verbose_name) if field is not None else name
-            before, after = (format_value(field, name, v, users, reveal) for v in pair)
+            before, after = (format_value(field, name, v, labels, reveal) for v in pair)
             changes.append(Change(label, before, after))
         described.append((entry, subject, tuple(changes)))
     return described

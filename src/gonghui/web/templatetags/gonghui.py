@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.template.context import Context
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from gonghui.hardship import rules
-from gonghui.hardship.choices import Exclusion, HardshipCause
+from gonghui.hardship.choices import Exclusion, FileStatus, HardshipCategory, HardshipCause
+from gonghui.hardship.queue import QueueKind
 from gonghui.people import personal as personal_rule
 
 register = template.Library()
@@ -20,10 +26,7 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def personal(context: Context, value: str | None, kind: str = "id") -> str:
     """``{% personal worker.id_number "id" %}``: masked unless this page and role allow."""
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    reveal = personal_rule.may_reveal(user, bool(context.get("show_personal")))
-    return personal_rule.shown(value, kind, reveal)
+    return personal_rule.shown(value, kind, _reveal(context))
 
 
 @register.filter
@@ -46,6 +49,18 @@ def cause_label(code: int | str) -> str:
 @register.filter
 def cause_labels(codes: Iterable[int | str]) -> list[str]:
     return [cause_label(code) for code in codes or ()]
+
+
+def list_separator() -> str:
+    """Chinese lists items with the enumeration comma 、, English with ", "."""
+    language = get_language() or ""
+    return "、" if language.startswith("zh") else ", "
+
+
+@register.filter
+def join_labels(items: Iterable[Any]) -> str:
+    """``{{ labels|join_labels }}``: the items as one list in the active language."""
+    return list_separator().join(str(item) for item in items or ())
 
 
 @register.filter
@@ -82,3 +97,150 @@ def can(user: Any, capability: str) -> bool:
 @register.filter
 def get_item(mapping: Mapping[str, Any], key: str) -> Any:
     return mapping.get(key)
+
+
+def _label(choices: Any, value: str) -> str:
+    # TextChoices(value).label: a dict lookup, where get_FOO_display() builds a dict per call.
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
+@register.filter
+def status_badge(file: Any) -> SafeString:
+    """The file's status as a badge: one function call per row of a 50-row list."""
+    return format_html(
+        '<span class="badge status-{}">{}</span>', file.status, _label(FileStatus, file.status)
+    )
+
+
+@register.filter
+def category_badge(file: Any) -> SafeString | str:
+    """The decided category, or the proposed one marked as not yet decided."""
+    if file.category:
+        label = _label(HardshipCategory, file.category)
+        return format_html('<span class="cat cat-{}">{}</span>', file.category, label)
+    if file.proposed_category:
+        return format_html(
+            '<span class="cat cat-{} proposed" title="{}">{}</span>',
+            file.proposed_category,
+            _("Proposed category, not yet decided"),
+            _label(HardshipCategory, file.proposed_category),
+        )
+    return ""
+
+
+@register.simple_tag
+def url_prefix(name: str) -> str:
+    """``{% url_prefix "file-detail" as to_file %}`` then ``{{ to_file }}{{ file.pk }}/``:
+    one reverse() per page instead of one per row, for URLs of the form <prefix><pk>/."""
+    prefix = reverse(name, args=[1]).removesuffix("1/")
+    if reverse(name, args=[2]) != f"{prefix}2/":
+        raise ValueError(f"{name} is not of the form <prefix><pk>/")
+    return prefix
+
+
+# --- Rows of the 50-row lists ----------------------------------------------------------
+# The work queue and the file search list 50 files a page. Through the template engine
+# each row cost about 0.3 ms (twenty variable lookups, a tag and four filters, every
+# number localised), 15 ms of a 20 ms page; built here, a row is one format_html call.
+
+FILE_CELLS = (
+    '<td data-label="{l_number}" class="key"><a href="{url}">{number}</a></td>'
+    '<td data-label="{l_applicant}" class="name"><a href="{url}">{name}</a></td>'
+    '<td data-label="{l_id}" class="mono">{id_number}</td>'
+)
+QUEUE_ROW = (
+    "<tr>" + FILE_CELLS + '<td data-label="{l_union}">{union}</td>'
+    '<td data-label="{l_status}">{status}</td>'
+    '<td data-label="{l_category}">{category}</td>'
+    '<td data-label="{l_reason}"><span class="reason reason-{reason}">{reason_label}</span></td>'
+    '<td data-label="{l_due}" class="date{late}">{due}</td></tr>'
+)
+RESULT_ROW = (
+    "<tr>" + FILE_CELLS + '<td data-label="{l_phone}" class="mono">{phone}</td>'
+    '<td data-label="{l_union}">{union}</td>'
+    '<td data-label="{l_status}">{status}</td>'
+    '<td data-label="{l_category}">{category}</td>'
+    '<td data-label="{l_applied}" class="date">{applied}</td></tr>'
+)
+
+
+def _row_labels() -> dict[str, str]:
+    return {
+        "l_number": _("File number"),
+        "l_applicant": _("Applicant"),
+        "l_id": _("ID number"),
+        "l_phone": _("Phone"),
+        "l_union": _("Union"),
+        "l_status": _("Status"),
+        "l_category": _("Category"),
+        "l_reason": _("Reason"),
+        "l_due": _("Due"),
+        "l_applied": _("Applied on"),
+    }
+
+
+def _day(value: Any) -> str:
+    return value.isoformat() if value else ""
+
+
+def _file_cells(file: Any, to_file: str, reveal: bool) -> dict[str, Any]:
+    applicant = file.applicant
+    return {
+        "url": f"{to_file}{file.pk}/",
+        "number": file.number,
+        "name": applicant.name,
+        "id_number": personal_rule.shown(applicant.id_number, "id", reveal),
+        "union": file.organisation.name,
+        "status": status_badge(file),
+        "category": category_badge(file),
+    }
+
+
+def _reveal(context: Context) -> bool:
+    user = getattr(context.get("request"), "user", None)
+    return personal_rule.may_reveal(user, bool(context.get("show_personal")))
+
+
+def _rows(
+    context: Context, files: Iterable[Any], row: str, more: Callable[[Any], dict[str, Any]]
+) -> str:
+    reveal = _reveal(context)
+    to_file = url_prefix("file-detail")
+    labels = _row_labels()
+    return mark_safe(
+        "".join(
+            format_html(row, **labels, **_file_cells(file, to_file, reveal), **more(file))
+            for file in files
+        )
+    )
+
+
+@register.simple_tag(takes_context=True)
+def queue_rows(context: Context, files: Iterable[Any]) -> str:
+    """``{% queue_rows page.object_list %}``: the rows of the work queue."""
+
+    def more(file: Any) -> dict[str, Any]:
+        reason = file.queue_reason or ""
+        return {
+            "reason": reason,
+            "reason_label": _label(QueueKind, reason),
+            "late": " late" if reason == QueueKind.OVERDUE else "",
+            "due": _day(file.queue_due),
+        }
+
+    return _rows(context, files, QUEUE_ROW, more)
+
+
+@register.simple_tag(takes_context=True)
+def result_rows(context: Context, files: Iterable[Any]) -> str:
+    """``{% result_rows page.object_list %}``: the rows of a file search."""
+    reveal = _reveal(context)
+
+    def more(file: Any) -> dict[str, Any]:
+        phone = personal_rule.shown(file.applicant.phone, "phone", reveal)
+        return {"phone": phone, "applied": _day(file.applied_on)}
+
+    return _rows(context, files, RESULT_ROW, more)

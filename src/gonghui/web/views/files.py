@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,10 @@ from django.utils import timezone
 
 from gonghui.accounts.choices import Capability
 from gonghui.audit.models import AuditEntry
-from gonghui.hardship import services
+from gonghui.hardship import rules, services
 from gonghui.hardship.choices import FileStatus, HardshipCategory
 from gonghui.hardship.models import Attachment, HardshipFile
-from gonghui.hardship.search import search_files
+from gonghui.hardship.search import search_files, surname_too_broad
 from gonghui.organisations.scoping import get_for_user_or_404
 from gonghui.people.personal import may_reveal
 from gonghui.web.actions import action_forms, available_actions
@@ -30,8 +31,23 @@ from gonghui.web.forms import FileFilterForm
 from gonghui.web.http import AuthedRequest, paginate, render_page
 from gonghui.web.timeline import file_timeline
 
+# The columns a list of files shows (web/templatetags/gonghui.py, queue_rows and
+# result_rows): a 50-row page builds 150 model instances, and a file has 37 columns,
+# among them the decision trace and the policy snapshot.
+LIST_FIELDS = (
+    "number",
+    "status",
+    "category",
+    "proposed_category",
+    "applied_on",
+    "applicant__name",
+    "applicant__id_number",
+    "applicant__phone",
+    "organisation__name",
+)
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp"})
 TIMELINE_LIMIT = 300
+READINGS_SHOWN = 24
 
 
 @login_required
@@ -45,10 +61,17 @@ def file_list(request: AuthedRequest) -> HttpResponse:
     if data.get("category"):
         category = data["category"]
         files = files.filter(Q(category=category) | Q(category="", proposed_category=category))
-    files = files.select_related("applicant", "organisation").order_by("-applied_on", "-id")
+    # The list shows the applicant and the union: no household join, only the shown columns.
+    files = (
+        files.select_related(None)
+        .select_related("applicant", "organisation")
+        .only(*LIST_FIELDS)
+        .order_by("-applied_on", "-id")
+    )
     context = {
         "form": form,
         "q": q,
+        "surname_too_broad": surname_too_broad(request.user, q),
         "page": paginate(request, files, settings.GONGHUI_PAGE_SIZE),
     }
     return render_page(request, "web/files/list.html", "web/files/_results.html", context)
@@ -56,9 +79,8 @@ def file_list(request: AuthedRequest) -> HttpResponse:
 
 def case_file(request: AuthedRequest, pk: int) -> HardshipFile:
     """The file with everything the case page reads from its row, or a 404 for outsiders."""
-    files = HardshipFile.objects.with_people().select_related(
-        "policy", "created_by", "submitted_by", "reviewed_by", "approved_by"
-    )
+    # The staff who took each step (created_by, ...) are not shown: no join for them.
+    files = HardshipFile.objects.with_people().select_related("policy")
     return get_for_user_or_404(files, request.user, pk=pk)
 
 
@@ -86,18 +108,38 @@ def _household(file: HardshipFile, today: Any) -> dict[str, Any]:
 
 
 def _records(file: HardshipFile) -> dict[str, Any]:
-    investigations = list(
-        file.investigations.select_related("investigator").prefetch_related("attachments")
-    )
-    attachments = list(file.attachments.filter(investigation__isnull=True))
-    for attachment in [a for i in investigations for a in i.attachments.all()] + attachments:
+    # One query for every attachment of the file, shared out to the visits here.
+    attachments: dict[int | None, list[Attachment]] = defaultdict(list)
+    for attachment in file.attachments.all():  # type: ignore[attr-defined]
         suffix = Path(attachment.upload.name).suffix.lower()
         attachment.is_image = suffix in IMAGE_SUFFIXES  # type: ignore[attr-defined]
+        attachments[attachment.investigation_id].append(attachment)
+    investigations = list(file.investigations.select_related("investigator"))
+    for visit in investigations:
+        visit.items = attachments.get(visit.pk, [])  # type: ignore[attr-defined]
     return {
         "investigations": investigations,
-        "loose_attachments": attachments,
+        "loose_attachments": attachments.get(None, []),
+        **_after_filing(file),
+    }
+
+
+def _after_filing(file: HardshipFile) -> dict[str, Any]:
+    """Periodic reviews, income readings and follow-ups, which only a filed file has."""
+    if file.filed_on is None:  # set on approval and kept through exit and reopening
+        return {"reviews": [], "readings": [], "months_above": 0, "follow_ups": []}
+    # A filed file needs every reading for its streak above the standard; the page shows 24.
+    all_readings = file.readings.all()  # type: ignore[attr-defined]
+    readings = list(
+        all_readings if file.status == FileStatus.FILED else all_readings[:READINGS_SHOWN]
+    )
+    streak = rules.months_above_standard(
+        (r.month, r.per_capita_income, r.living_standard) for r in readings
+    )
+    return {
         "reviews": list(file.reviews.select_related("reviewer")),
-        "readings": list(file.readings.all()[:24]),
+        "readings": readings[:READINGS_SHOWN],
+        "months_above": streak if file.status == FileStatus.FILED else 0,
         "follow_ups": list(file.follow_ups.select_related("owner")),
     }
 
@@ -108,7 +150,6 @@ def case_context(
     today = timezone.localdate()
     reveal = may_reveal(request.user, single_household=True)
     records = _records(file)
-    months_above = services.months_above_standard(file) if file.status == FileStatus.FILED else 0
     entries = list(
         AuditEntry.objects.filter(file_id=file.pk).select_related("actor")[:TIMELINE_LIMIT]
     )
@@ -121,7 +162,7 @@ def case_context(
         **records,
         "snapshot": file.policy_snapshot or {},
         "category_label": HardshipCategory(file.category).label if file.category else "",
-        "due": due_next(file, today, records["follow_ups"], months_above),
+        "due": due_next(file, today, records["follow_ups"], records["months_above"]),
         "timeline": file_timeline(file.events.select_related("actor"), entries, reveal),
         "actions": actions,
         "forms": action_forms(actions, file, today, bound or {}),

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpResponse
 
 from gonghui.hardship.queue import QueueKind, queue_counts, work_queue
-from gonghui.web.http import AuthedRequest, paginate, render_page
+from gonghui.web.http import AuthedRequest, render_page
+from gonghui.web.views.files import LIST_FIELDS
+
+
+class CountedPaginator(Paginator):
+    """A paginator told how many objects there are, when the page has counted them already."""
+
+    def __init__(self, object_list: QuerySet[Any], per_page: int, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count  # fills the cached property
 
 
 @login_required
@@ -17,12 +30,21 @@ def queue(request: AuthedRequest) -> HttpResponse:
         kind = None
     counts = queue_counts(request.user)
     tabs = [(value, label, counts[value]) for value, label in QueueKind.choices if value in counts]
-    files = work_queue(request.user, kind).select_related("applicant", "organisation")
+    files = (
+        work_queue(request.user, kind)
+        .select_related("applicant", "organisation")
+        .only(*LIST_FIELDS)
+    )
+    total = sum(counts.values())
+    # The tab counts already say how many files the list holds: no second COUNT query.
+    paginator = CountedPaginator(
+        files, settings.GONGHUI_PAGE_SIZE, counts.get(kind, 0) if kind else total
+    )
     context = {
         "kind": kind,
         "tabs": tabs,
-        "total": sum(counts.values()),
-        "page": paginate(request, files, settings.GONGHUI_PAGE_SIZE),
+        "total": total,
+        "page": paginator.get_page(request.GET.get("page")),
         "QueueKind": QueueKind,
     }
     # htmx swaps only the panel (tabs and list) when a tab or a page link is followed.
