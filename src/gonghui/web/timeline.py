@@ -21,7 +21,7 @@ from gonghui.hardship.choices import Exclusion, FileStatus, HardshipCause
 from gonghui.hardship.models import FileEvent
 from gonghui.people.choices import Relation
 from gonghui.people.models import Household, HouseholdMember
-from gonghui.people.personal import PERSONAL_FIELDS, shown
+from gonghui.people.personal import PERSONAL_FIELDS, mask_card, shown
 from gonghui.web.templatetags.gonghui import join_labels
 
 # Recomputed on every assessment and shown elsewhere on the case page; on the timeline
@@ -90,6 +90,8 @@ def format_value(field: Any, name: str, value: Any, labels: Labels, reveal: bool
         return "—"
     if name in PERSONAL_FIELDS:
         return shown(str(value), PERSONAL_FIELDS[name], reveal)
+    if name == "account_number":  # a bank card: histories never need the whole number
+        return mask_card(str(value))
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if name in {"primary_cause", "secondary_causes"}:

@@ -30,6 +30,7 @@ from gonghui.web.duenext import due_next
 from gonghui.web.forms import FileFilterForm
 from gonghui.web.http import AuthedRequest, paginate, render_page
 from gonghui.web.timeline import file_timeline
+from gonghui.web.views.aid_money import household_money_context
 
 # The columns a list of files shows (web/templatetags/gonghui.py, queue_rows and
 # result_rows): a 50-row page builds 150 model instances, and a file has 37 columns,
@@ -169,6 +170,8 @@ def case_context(
         "can_edit_finances": (
             request.user.can(Capability.OPEN_FILE) and file.status in services.EDITABLE
         ),
+        # Every yuan the household had this year, from every fund, against the caps.
+        **household_money_context(request.user, file.household, today.year),
     }
 
 
