@@ -28,6 +28,7 @@ class Capability(models.TextChoices):
     MANAGE_FUNDS = "manage_funds", _("define funds, allocate budgets and pay batches")
     RUN_CAMPAIGNS = "run_campaigns", _("open holiday-visit campaigns")
     SEE_BANK = "see_bank", _("see unmasked bank card numbers")
+    IMPORT_ROSTERS = "import_rosters", _("import member rosters and external lists")
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {

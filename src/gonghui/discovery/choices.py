@@ -1,0 +1,39 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class SourceKind(models.TextChoices):
+    """What a source delivers; external agency lists (issue 4, point 2) add their kinds here."""
+
+    MEMBER_ROSTER = "member_roster", _("Member roster")
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    ROLLED_BACK = "rolled_back", _("Rolled back")
+
+
+class ImportPhase(models.TextChoices):
+    """Where a running import is; the progress fields count the units of this phase."""
+
+    WAITING = "waiting", _("Waiting")
+    READING = "reading", _("Reading the file")
+    CHECKING = "checking", _("Checking the rows")
+    LOADING = "loading", _("Loading into the registry")
+    FINISHED = "finished", _("Finished")
+
+
+class RosterField(models.TextChoices):
+    """The fields a roster column can be mapped to."""
+
+    ID_NUMBER = "id_number", _("ID number")
+    NAME = "name", _("name")
+    PHONE = "phone", _("phone")
+    REGION = "region", _("region code")
+    EMPLOYER = "employer", _("employer")
+    ORGANISATION = "organisation", _("union")
+    MEMBER_SINCE = "member_since", _("member since")
+    EMPLOYMENT_FORM = "employment_form", _("employment form")

@@ -1,0 +1,188 @@
+"""Roster sources and their imports: what was read, what was loaded, and what was refused.
+
+The rows themselves live in files beside the database (``settings.DATA_DIR/discovery``):
+the accepted rows as Parquet (the analytical store), the refused rows with their reasons,
+and the ids of the workers each import created. The database keeps the report and one
+record per committed chunk, which is what makes an import resumable and reversible.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from gonghui.audit.models import Audited
+from gonghui.organisations.models import Organisation
+from gonghui.organisations.scoping import ScopedQuerySet
+
+from .choices import ImportPhase, ImportStatus, SourceKind
+
+
+def work_root() -> Path:
+    return Path(getattr(settings, "GONGHUI_DISCOVERY_DIR", settings.DATA_DIR / "discovery"))
+
+
+class RosterSourceQuerySet(ScopedQuerySet["RosterSource"]):
+    def usable_by(self, user: Any) -> RosterSourceQuerySet:
+        """Sources of the user's organisation and of the organisations above it: a county
+        imports with the column mapping its province saved."""
+        organisation = getattr(user, "organisation", None)
+        if not getattr(user, "is_authenticated", False) or organisation is None:
+            return self.none()
+        return self.filter(organisation__in=organisation.ancestors())
+
+
+class RosterSource(Audited):
+    """A named supplier of rosters (e.g. 合肥市人社局企业职工名册) with its saved column
+    mapping: header as written in the file → roster field."""
+
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("union"), on_delete=models.PROTECT, related_name="+"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=SourceKind.choices, default=SourceKind.MEMBER_ROSTER
+    )
+    description = models.TextField(_("description"), blank=True)
+    column_mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    objects = RosterSourceQuerySet.as_manager()
+    scope_field = "organisation"
+
+    class Meta:
+        verbose_name = _("roster source")
+        verbose_name_plural = _("roster sources")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "name"],
+                name="roster_source_name_unique",
+                violation_error_message=_("This union already has a source with this name."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def audit_org_path(self) -> str:
+        return self.organisation.path
+
+
+class RosterImport(Audited):
+    """One file imported from a source: its fingerprint, progress and report."""
+
+    source = models.ForeignKey(
+        RosterSource, verbose_name=_("source"), on_delete=models.PROTECT, related_name="imports"
+    )
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("union"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("imported by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # Set when the checked rows are in the analytical store; a resumed import starts loading.
+    staged_at = models.DateTimeField(_("checked at"), null=True, blank=True)
+
+    file_name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    size_bytes = models.BigIntegerField(_("size in bytes"))
+    file_format = models.CharField(_("format"), max_length=8)
+    encoding = models.CharField(_("encoding"), max_length=16, blank=True)
+
+    status = models.CharField(
+        _("status"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    phase = models.CharField(
+        _("phase"), max_length=12, choices=ImportPhase.choices, default=ImportPhase.WAITING
+    )
+    progress_done = models.BigIntegerField(_("progress"), default=0)
+    progress_total = models.BigIntegerField(_("progress total"), default=0)
+
+    rows_read = models.BigIntegerField(_("rows read"), default=0)
+    rows_accepted = models.BigIntegerField(_("rows accepted"), default=0)
+    rows_loaded = models.BigIntegerField(_("rows loaded"), default=0)
+    rows_rejected = models.BigIntegerField(_("rows rejected"), default=0)
+    rows_duplicate = models.BigIntegerField(_("duplicate rows in the file"), default=0)
+    rows_existing = models.BigIntegerField(_("workers already registered"), default=0)
+    chunks_total = models.IntegerField(_("chunks"), default=0)
+
+    # The file's headers, field → header as mapped, and the headers nobody asked for.
+    headers = models.JSONField(_("headers"), default=list, blank=True)
+    columns = models.JSONField(_("columns"), default=dict, blank=True)
+    ignored_headers = models.JSONField(_("ignored headers"), default=list, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_field = "organisation"
+
+    # Progress moves many times a second; the audit trail records the state changes.
+    audit_exclude = ("progress_done", "progress_total", "phase")
+
+    class Meta:
+        verbose_name = _("roster import")
+        verbose_name_plural = _("roster imports")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # The same file is loaded at most once per source: a second upload of a done
+            # import is refused, of an unfinished one resumes it; only after a rollback
+            # may it be imported afresh.
+            models.UniqueConstraint(
+                fields=["source", "sha256"],
+                condition=~models.Q(status="rolled_back"),
+                name="roster_import_file_once",
+                violation_error_message=_("This file has already been imported from this source."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.pk})"
+
+    def audit_org_path(self) -> str:
+        return self.organisation.path
+
+    @property
+    def work_dir(self) -> Path:
+        return work_root() / "imports" / f"{self.pk:08d}"
+
+    @property
+    def percent(self) -> int:
+        if not self.progress_total:
+            return 100 if self.status == ImportStatus.DONE else 0
+        return min(100, int(100 * self.progress_done / self.progress_total))
+
+
+class RosterImportChunk(models.Model):
+    """A chunk of accepted rows committed to the registry in one transaction, together with
+    this record: a resumed import skips the chunks it finds here, and a rollback removes
+    exactly the workers ``first_worker_id``–``last_worker_id`` (keys handed out under a
+    table lock, so nobody else's rows lie in between)."""
+
+    roster_import = models.ForeignKey(RosterImport, on_delete=models.CASCADE, related_name="chunks")
+    number = models.IntegerField()
+    first_worker_id = models.BigIntegerField()
+    last_worker_id = models.BigIntegerField()
+    loaded = models.IntegerField()
+    # ID numbers registered by someone else between the check and the load: not loaded.
+    skipped = models.JSONField(default=list, blank=True)
+    committed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["roster_import", "number"], name="roster_import_chunk_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.roster_import_id}#{self.number}"
