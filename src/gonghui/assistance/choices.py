@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class FundSource(models.TextChoices):
@@ -86,4 +87,4 @@ class TargetKind(models.TextChoices):
 
 class CampaignStatus(models.TextChoices):
     OPEN = "open", _("Open")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("campaign", "Closed")

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class SourceKind(models.TextChoices):
@@ -30,7 +31,7 @@ class RosterField(models.TextChoices):
     """The fields a roster column can be mapped to."""
 
     ID_NUMBER = "id_number", _("ID number")
-    NAME = "name", _("name")
+    NAME = "name", pgettext_lazy("person", "name")
     PHONE = "phone", _("phone")
     REGION = "region", _("region code")
     EMPLOYER = "employer", _("employer")
