@@ -1,6 +1,8 @@
 import os
+from collections.abc import Iterator
 
 import pytest
+from django.utils import translation
 
 from tests.factories import Province, build_province
 
@@ -12,6 +14,14 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 @pytest.fixture
 def province(db: None) -> Province:
     return build_province()
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """Domain messages in English unless a test asks for another language: the language a
+    previous test's request left active must not decide what this test reads."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -29,6 +29,7 @@ class Capability(models.TextChoices):
     RUN_CAMPAIGNS = "run_campaigns", _("open holiday-visit campaigns")
     SEE_BANK = "see_bank", _("see unmasked bank card numbers")
     IMPORT_ROSTERS = "import_rosters", _("import member rosters and external lists")
+    RUN_COMPETITIONS = "run_competitions", _("define and freeze competitions")
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
@@ -54,7 +55,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.FUND_OFFICER: frozenset(
         {Capability.MANAGE_FUNDS, Capability.SEE_PERSONAL, Capability.SEE_BANK}
     ),
-    Role.LEADER: frozenset({Capability.RUN_CAMPAIGNS}),
+    Role.LEADER: frozenset({Capability.RUN_CAMPAIGNS, Capability.RUN_COMPETITIONS}),
     Role.AUDITOR: frozenset({Capability.READ_AUDIT}),
     Role.ADMIN: frozenset(set(Capability.values)),
 }
