@@ -157,6 +157,8 @@ def test_days_to_first_help_counts_from_filing_to_the_first_approved_line(
     line(quick, AidKind.MEDICAL, approved_at=at(2025, 5, 11, 4, tzinfo=datetime.UTC))
     line(quick, AidKind.LIVING, approved_at=at(2025, 7, 1, 4, tzinfo=datetime.UTC))
     line(slow, AidKind.MEDICAL, approved_at=at(2025, 6, 9, 4, tzinfo=datetime.UTC))
+    # A holiday visit before the household was filed is not help after filing.
+    line(slow, AidKind.HOLIDAY_VISIT, approved_at=at(2025, 1, 20, 4, tzinfo=datetime.UTC))
     line(never, AidKind.MEDICAL, status=LineStatus.PLANNED, approved_at=None)
     results = compute(Y2025, ["days_to_first_help", "helped_within_limit"])
     # quick: 1 May → 11 May = 10 days; slow: 1 March → 9 June = 100 days; median 55.

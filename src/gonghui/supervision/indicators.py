@@ -357,10 +357,14 @@ def help_lines(period: Period, kinds: Iterable[str] | None = None) -> QuerySet[A
 
 
 def first_help(period: Period) -> Subquery:
-    """The day of a file's first approved help (any year: help before the period counts)."""
+    """The day of a file's first help approved on or after its filing (any year: help
+    before the period counts; a holiday visit before the household was filed does not)."""
     lines = (
         AssistanceLine.objects.filter(
-            file=OuterRef("pk"), status__in=HELP_STATUSES, approved_at__isnull=False
+            file=OuterRef("pk"),
+            status__in=HELP_STATUSES,
+            approved_at__isnull=False,
+            approved_at__date__gte=OuterRef("filed_on"),
         )
         .values("file")
         .annotate(first=Min(TruncDate("approved_at")))
