@@ -90,3 +90,21 @@ def test_running_costs_are_never_a_purpose(province: Province) -> None:
             money.fiona, code="X", name="x", source="union", purposes=["living", "running_costs"]
         )
     assert refused.value.field == "purposes"
+
+
+def test_on_postgresql_the_database_itself_refuses_to_rewrite_the_ledger(
+    province: Province,
+) -> None:
+    from django.db import connection, transaction
+    from django.db.utils import DatabaseError
+
+    build_money(province)
+    if connection.vendor != "postgresql":
+        return  # SQLite has no such trigger; the model-level guard is tested above
+    for sql in (
+        "UPDATE assistance_ledgerentry SET amount_fen = 1",
+        "DELETE FROM assistance_ledgerentry",
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql)
+    assert LedgerEntry.objects.count() == 3

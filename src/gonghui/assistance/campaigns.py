@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from gonghui.accounts.choices import Capability
 from gonghui.accounts.models import User
+from gonghui.audit.bulk import insert_select
 from gonghui.errors import Conflict, DomainError, NotAllowed
 from gonghui.hardship.choices import FileStatus
 from gonghui.hardship.models import HardshipFile
@@ -33,7 +34,7 @@ from gonghui.people.models import HouseholdMember, Membership, Worker
 
 from .choices import AidKind, CampaignStatus, LedgerKind, LineStatus, TargetKind
 from .funds import budget_above, require, require_within
-from .ledger import balance_of, insert_select, lock_budgets, post, require_available
+from .ledger import balance_of, lock_budgets, post, require_available
 from .models import AssistanceLine, Campaign, CampaignTarget, Fund, ModelWorker, Visit
 from .money import format_fen, to_fen, to_yuan
 from .planning import BASE_LEVEL

@@ -11,7 +11,7 @@ one household's page.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy
 from gonghui.hardship.choices import FileStatus
 from gonghui.organisations.models import Region
 
-from .choices import COUNTED_STATUSES, ONCE_A_YEAR_KINDS, AidKind
+from .choices import COUNTED_STATUSES, ONCE_A_YEAR_KINDS, AidKind, LineStatus
 from .models import AidPolicy, AssistanceLine
 from .money import format_fen, to_fen
 from .planning import policy_day
@@ -246,16 +246,49 @@ def _year_caps(lines: QuerySet[AssistanceLine], found: Evaluation) -> None:
 # --- one household, in words ---------------------------------------------------------------
 
 
-def flags_for_household(household_id: int, year: int) -> list[Flag]:
-    """The flags on a household's money in a year, each with the lines it concerns."""
-    lines = AssistanceLine.objects.filter(household_id=household_id, year=year)
-    found = evaluate(lines)
+FILED = FileStatus.FILED
+
+
+class _Unset:
+    """No caps given (``None`` is an answer: no policy in force)."""
+
+
+UNSET = _Unset()
+
+
+def flags_for_household(
+    household_id: int,
+    year: int,
+    lines: Sequence[AssistanceLine] | None = None,
+    caps: Caps | _Unset | None = UNSET,
+) -> list[Flag]:
+    """The flags on a household's money in a year, each with the lines it concerns.
+
+    ``lines``, when the caller has them, are the household's lines of the year (all but
+    the cancelled ones may be there; the fund, file and member with them) and ``caps`` the
+    yearly caps of its region: the case page's money section has both, so its flags cost
+    no query. Otherwise they are loaded here: one query for the lines, one for the caps
+    when a line counts.
+    """
+    if lines is None:
+        lines = list(
+            AssistanceLine.objects.filter(household_id=household_id, year=year)
+            .exclude(status=LineStatus.CANCELLED)
+            .select_related("fund", "file", "member", "household")
+        )
+    base = [line for line in lines if _counts(line) and line.year == year]
+    if not base:
+        return []  # a plan is not money yet: only counted lines carry flags
+    if isinstance(caps, _Unset):
+        household = base[0].household
+        assert household is not None  # the lines are the household's
+        region = household.region_id
+        caps = caps_for([(region, year)])[(region, year)]
+    found = evaluate_household(base, household_id, year, caps)
     flagged = {pk for pk, codes in found.codes.items() if codes}
     if not flagged:
         return []
-    details = list(
-        lines.filter(pk__in=flagged).select_related("fund", "file", "member").order_by("pk")
-    )
+    details = sorted((line for line in base if line.pk in flagged), key=lambda line: line.pk)
     return [
         *_double_dipping(details, found),
         *_no_file(details, found),
@@ -263,6 +296,71 @@ def flags_for_household(household_id: int, year: int) -> list[Flag]:
         *_household_cap(details, found, household_id, year),
         *_person_caps(details, found, year),
     ]
+
+
+def _counts(line: AssistanceLine) -> bool:
+    """:func:`counted`, for a loaded line."""
+    return line.status in COUNTED_STATUSES and line.cash and line.amount_fen > 0
+
+
+def evaluate_household(
+    lines: Sequence[AssistanceLine], household_id: int, year: int, caps: Caps | None
+) -> Evaluation:
+    """:func:`evaluate` for one household's counted lines of one year, loaded with their
+    fund and file: the same conditions read in Python, without a query.
+
+    Every line the conditions compare a line with belongs to the same household and year
+    (double dipping within a household; the household's yearly total; a member's total,
+    a member being of one household), so the household's own lines are all it needs.
+    The tests check it against :func:`evaluate` (tests/test_page_queries.py).
+    """
+    found = Evaluation()
+    for line in lines:
+        codes = found.codes[line.pk]
+        if _double_dips(line, lines):
+            codes.add(DOUBLE_DIPPING)
+        fund = line.fund
+        file = line.file
+        if fund is not None and fund.requires_file and (file is None or file.status != FILED):
+            codes.add(NO_ACTIVE_FILE)
+        if line.cap_fen is not None and line.amount_fen > line.cap_fen:
+            codes.add(ABOVE_LINE_CAP)
+    household_total = sum(line.amount_fen for line in lines)
+    member_totals: dict[int, int] = defaultdict(int)
+    for line in lines:
+        if line.member_id is not None:
+            member_totals[line.member_id] += line.amount_fen
+    found.household_totals[(household_id, year)] = household_total
+    found.household_caps[(household_id, year)] = caps
+    for member, total in member_totals.items():
+        found.member_totals[(member, year)] = total
+        found.member_caps[(member, year)] = caps
+    if caps is None:
+        return found
+    over_household = household_total > caps.household_fen
+    for line in lines:
+        if over_household:
+            found.codes[line.pk].add(ABOVE_HOUSEHOLD_CAP)
+        if line.member_id is not None and member_totals[line.member_id] > caps.person_fen:
+            found.codes[line.pk].add(ABOVE_PERSON_CAP)
+    return found
+
+
+def _double_dips(line: AssistanceLine, lines: Sequence[AssistanceLine]) -> bool:
+    """:func:`double_dipping_q` for a line among its household's counted lines."""
+    if line.kind not in ONCE_A_YEAR_KINDS or line.fund_id is None:
+        return False
+    member = line.member_id or 0
+    return any(
+        other.pk != line.pk
+        and other.fund_id is not None
+        and other.fund_id != line.fund_id
+        and other.kind == line.kind
+        and other.year == line.year
+        and (other.member_id or 0) == member
+        and other.household_id == line.household_id
+        for other in lines
+    )
 
 
 def _with(code: str, lines: list[AssistanceLine], found: Evaluation) -> list[AssistanceLine]:

@@ -12,12 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, models
+from django.db import models
 from django.db.models import Case, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gonghui.audit.bulk import record_rows
 from gonghui.audit.context import current_actor, current_source
 from gonghui.audit.models import AuditAction, AuditEntry
 from gonghui.errors import DomainError
@@ -175,26 +176,11 @@ def entry_changes(entry: LedgerEntry) -> dict[str, list[Any]]:
 # --- set-based writing ---------------------------------------------------------------
 
 
-def insert_select(
-    model: type[models.Model], columns: list[str], select: models.QuerySet[Any]
-) -> int:
-    """INSERT INTO model (columns) SELECT …: copy rows inside the database, no Python loop.
-
-    ``select`` must be a ``values()`` queryset whose fields are in the same order as
-    ``columns`` (annotate constants with ``Value``). Returns the rows inserted."""
-    sql, params = select.query.sql_with_params()
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(c) for c in columns)
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({names}) {sql}", params)
-        return int(cursor.rowcount)
-
-
 def audit_ledger_entries(entries: models.QuerySet[LedgerEntry]) -> int:
     """One audit record per entry, as :func:`post` writes them one by one, in a single
     INSERT … SELECT: for entries that were themselves written set-based."""
     from django.db.models import CharField, F
-    from django.db.models.functions import Cast, JSONArray, JSONObject
+    from django.db.models.functions import JSONArray, JSONObject
 
     def before_after(field: str) -> JSONArray:
         return JSONArray(Value(None, output_field=CharField()), F(field))
@@ -208,23 +194,15 @@ def audit_ledger_entries(entries: models.QuerySet[LedgerEntry]) -> int:
         counterpart_id=before_after("counterpart_id"),
         memo=before_after("memo"),
     )
-    select = entries.annotate(
-        a_action=Value(AuditAction.CREATE),
-        a_model=Value(LedgerEntry._meta.label_lower),
-        a_object=Cast("id", CharField()),
-        a_path=F("budget__organisation__path"),
-        a_file=F("line__file_id"),
-        a_changes=changes,
-    ).values(
-        "at",
-        "actor_id",
-        "source",
-        "a_action",
-        "a_model",
-        "a_object",
-        "a_path",
-        "a_file",
-        "a_changes",
+    return record_rows(
+        entries,
+        model=LedgerEntry,
+        action=AuditAction.CREATE,
+        at=F("at"),
+        actor=F("actor_id"),
+        source=F("source"),
+        object_id="id",
+        org_path="budget__organisation__path",
+        file_id="line__file_id",
+        changes=changes,
     )
-    columns = ["at", "actor_id", "source", "action", "model", "object_id", "org_path"]
-    return insert_select(AuditEntry, [*columns, "file_id", "changes"], select.order_by())

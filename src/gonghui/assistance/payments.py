@@ -36,15 +36,16 @@ from django.db.models import (
     Value,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast, JSONArray, JSONObject
+from django.db.models.functions import JSONArray, JSONObject
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from gonghui.accounts.choices import Capability
 from gonghui.accounts.models import User
+from gonghui.audit.bulk import insert_select, record_rows
 from gonghui.audit.context import current_source
-from gonghui.audit.models import AuditAction, AuditEntry, log_export
+from gonghui.audit.models import AuditAction, log_export
 from gonghui.errors import Conflict, DomainError, NotAllowed
 from gonghui.organisations.models import Organisation
 
@@ -52,7 +53,7 @@ from . import bankfiles
 from .accounts import same_name, tidy_card
 from .choices import AidKind, BatchStatus, LedgerKind, LineStatus, PaymentStatus
 from .funds import require, require_within
-from .ledger import audit_ledger_entries, insert_select
+from .ledger import audit_ledger_entries
 from .models import AssistanceLine, BankAccount, Fund, LedgerEntry, Payment, PaymentBatch
 from .money import format_fen, parse_yuan, to_fen, to_yuan
 
@@ -247,30 +248,19 @@ def move_lines_into(batch: PaymentBatch, user: User, now: datetime.datetime) -> 
 def audit_lines(
     payments: QuerySet[Payment], user: User, now: datetime.datetime, **changes: Any
 ) -> int:
-    """One audit entry per line of ``payments``, written in SQL (as planning.audit_approval)."""
-    select = payments.annotate(
-        a_at=Value(now),
-        a_actor=Value(user.pk),
-        a_source=Value(current_source()),
-        a_action=Value(AuditAction.UPDATE),
-        a_model=Value(AssistanceLine._meta.label_lower),
-        a_object=Cast("line_id", CharField()),
-        a_path=F("line__organisation__path"),
-        a_file=F("line__file_id"),
-        a_changes=JSONObject(**changes),
-    ).values(
-        "a_at",
-        "a_actor",
-        "a_source",
-        "a_action",
-        "a_model",
-        "a_object",
-        "a_path",
-        "a_file",
-        "a_changes",
+    """One audit entry per line of ``payments``, written in SQL."""
+    return record_rows(
+        payments,
+        model=AssistanceLine,
+        action=AuditAction.UPDATE,
+        at=now,
+        actor=user.pk,
+        source=current_source(),
+        object_id="line_id",
+        org_path="line__organisation__path",
+        file_id="line__file_id",
+        changes=JSONObject(**changes),
     )
-    columns = ["at", "actor_id", "source", "action", "model", "object_id", "org_path"]
-    return insert_select(AuditEntry, [*columns, "file_id", "changes"], select.order_by())
 
 
 def scoped_batch(user: User, batch: PaymentBatch) -> PaymentBatch:

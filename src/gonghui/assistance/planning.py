@@ -16,15 +16,16 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import CharField, F, IntegerField, Q, QuerySet, Sum, Value
-from django.db.models.functions import Cast, JSONArray, JSONObject
+from django.db.models import F, IntegerField, Q, QuerySet, Sum, Value
+from django.db.models.functions import JSONArray, JSONObject
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gonghui.accounts.choices import Capability
 from gonghui.accounts.models import User
+from gonghui.audit.bulk import insert_select, record_rows
 from gonghui.audit.context import current_source
-from gonghui.audit.models import AuditAction, AuditEntry
+from gonghui.audit.models import AuditAction
 from gonghui.errors import Conflict, DomainError, NotAllowed
 from gonghui.hardship.choices import ExpenseKind, FileStatus
 from gonghui.hardship.models import ExpenseLine, HardshipFile
@@ -36,7 +37,7 @@ from gonghui.people.models import HouseholdMember
 from . import rules
 from .choices import COUNTED_STATUSES, AidKind, LedgerKind, LineStatus
 from .funds import require
-from .ledger import balances, insert_select, lock_budgets
+from .ledger import balances, lock_budgets
 from .models import AidPolicy, AssistanceLine, Budget, Fund, LedgerEntry
 from .money import format_fen
 
@@ -520,38 +521,15 @@ def audit_approval(lines: QuerySet[AssistanceLine], user: User, now: datetime.da
         approved_by_id=JSONArray(Value(None, output_field=IntegerField()), Value(user.pk)),
         budget_id=JSONArray(Value(None, output_field=IntegerField()), F("budget_id")),
     )
-    select = lines.annotate(
-        a_at=Value(now),
-        a_actor=Value(user.pk),
-        a_source=Value(current_source()),
-        a_action=Value(AuditAction.UPDATE),
-        a_model=Value(AssistanceLine._meta.label_lower),
-        a_object=Cast("id", CharField()),
-        a_path=F("organisation__path"),
-        a_changes=changes,
-    ).values(
-        "a_at",
-        "a_actor",
-        "a_source",
-        "a_action",
-        "a_model",
-        "a_object",
-        "a_path",
-        "file_id",
-        "a_changes",
-    )
-    insert_select(
-        AuditEntry,
-        [
-            "at",
-            "actor_id",
-            "source",
-            "action",
-            "model",
-            "object_id",
-            "org_path",
-            "file_id",
-            "changes",
-        ],
-        select,
+    record_rows(
+        lines,
+        model=AssistanceLine,
+        action=AuditAction.UPDATE,
+        at=now,
+        actor=user.pk,
+        source=current_source(),
+        object_id="id",
+        org_path="organisation__path",
+        file_id="file_id",
+        changes=changes,
     )

@@ -2,7 +2,8 @@
 programme, holiday visits included, against the policy's yearly caps, with the flags.
 
 A constant number of queries whatever the household has had: its lines (with their fund,
-file and member), its members, the policy, and the flags' few set-based queries.
+file and member), its members (none when the caller has them) and the policy; the flags
+are read from the same lines.
 """
 
 from __future__ import annotations
@@ -120,8 +121,20 @@ class HouseholdMoney:
         return {pk for flag in self.flags for pk in flag.line_ids}
 
 
-def household_money(user: User, household: Household, year: int) -> HouseholdMoney:
-    """Everything the household had in ``year`` (cancelled lines left out)."""
+def household_money(
+    user: User,
+    household: Household,
+    year: int,
+    members: Iterable[HouseholdMember] | None = None,
+) -> HouseholdMoney:
+    """Everything the household had in ``year`` (cancelled lines left out).
+
+    Two queries: the lines (with their fund, file and member) and the policies of the
+    region; the flags are read from those lines (:func:`flags.flags_for_household`). A
+    caller that has the household's ``members`` already (the case page) passes them, and
+    the household's organisation too, as ``household.organisation``; otherwise each is
+    one more query.
+    """
     if user.organisation is None or not user.organisation.contains(household.organisation):
         raise NotAllowed(_("This household is outside your organisation."))
     lines = list(
@@ -130,7 +143,9 @@ def household_money(user: User, household: Household, year: int) -> HouseholdMon
         .select_related("fund", "file", "member", "worker")
         .order_by("kind", "id")
     )
-    members = list(HouseholdMember.objects.filter(household=household).order_by("id"))
+    if members is None:
+        members = HouseholdMember.objects.filter(household=household).order_by("id")
+    in_order = sorted(members, key=lambda member: member.pk)
     caps = caps_for([(household.region_id, year)])[(household.region_id, year)]
     return HouseholdMoney(
         household=household,
@@ -140,9 +155,9 @@ def household_money(user: User, household: Household, year: int) -> HouseholdMon
         by_fund=_by_fund(lines),
         by_kind=_by_kind(lines),
         household_cap=_household_cap(lines, caps),
-        person_caps=_person_caps(lines, members, caps),
+        person_caps=_person_caps(lines, in_order, caps),
         policy=caps.policy if caps else None,
-        flags=flags_for_household(household.pk, year),
+        flags=flags_for_household(household.pk, year, lines, caps),
     )
 
 

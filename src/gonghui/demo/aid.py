@@ -43,7 +43,7 @@ from gonghui.assistance.choices import (
     LineStatus,
     TargetKind,
 )
-from gonghui.assistance.ledger import balances, insert_select
+from gonghui.assistance.ledger import balances
 from gonghui.assistance.models import (
     AidPolicy,
     AssistanceLine,
@@ -58,6 +58,7 @@ from gonghui.assistance.models import (
     PaymentBatch,
     Visit,
 )
+from gonghui.audit.bulk import insert_select
 from gonghui.audit.context import acting_as
 from gonghui.audit.models import AuditAction, AuditEntry, AuditSource
 from gonghui.errors import DomainError

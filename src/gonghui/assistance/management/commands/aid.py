@@ -19,7 +19,7 @@ from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db.models import Model, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -30,8 +30,7 @@ from gonghui.assistance import funds, payments, reports
 from gonghui.assistance.ledger import balances
 from gonghui.assistance.models import Budget, PaymentBatch
 from gonghui.assistance.money import format_fen, parse_yuan, to_fen
-from gonghui.audit.context import acting_as
-from gonghui.errors import DomainError
+from gonghui.commands import StaffCommand
 from gonghui.organisations.models import Organisation
 from gonghui.organisations.scoping import get_for_user_or_404
 
@@ -47,11 +46,11 @@ def amount(text: str) -> int:
         ) from None
 
 
-class Command(BaseCommand):
+class Command(StaffCommand):
     help = "Budgets, allocations and payment batches as a named user."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--as", dest="username", required=True, help="act as this user")
+        super().add_arguments(parser)
         actions = parser.add_subparsers(dest="action", required=True)
         budgets = actions.add_parser("budgets", help="print budgets and their balances")
         budgets.add_argument("--fund", default="", help="fund code")
@@ -72,19 +71,6 @@ class Command(BaseCommand):
         load = batch.add_parser("import", help="apply the bank's result file")
         load.add_argument("batch", type=int)
         load.add_argument("path", type=Path)
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            user = User.objects.select_related("organisation").get(username=options["username"])
-        except User.DoesNotExist:
-            raise CommandError(
-                _("No user named %(name)s.") % {"name": options["username"]}
-            ) from None
-        with acting_as(user, "cli"):
-            try:
-                self.dispatch(user, options)
-            except DomainError as exc:
-                raise CommandError(str(exc)) from None
 
     def dispatch(self, user: User, options: dict[str, Any]) -> None:
         action = options["action"]

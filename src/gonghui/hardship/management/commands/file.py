@@ -10,14 +10,13 @@ import datetime
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from gonghui.accounts.models import User
-from gonghui.audit.context import acting_as
-from gonghui.errors import DomainError
+from gonghui.commands import StaffCommand
 from gonghui.hardship import services
 from gonghui.hardship.export import export_files
 from gonghui.hardship.models import HardshipFile
@@ -31,11 +30,11 @@ def _with_number(parser: ArgumentParser) -> ArgumentParser:
     return parser
 
 
-class Command(BaseCommand):
+class Command(StaffCommand):
     help = "Search, show and move hardship files as a named user."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--as", dest="username", required=True, help="act as this user")
+        super().add_arguments(parser)
         actions = parser.add_subparsers(dest="action", required=True)
         actions.add_parser("search").add_argument("query")
         _with_number(actions.add_parser("show"))
@@ -51,19 +50,6 @@ class Command(BaseCommand):
         export = actions.add_parser("export")
         export.add_argument("--status", default="")
         export.add_argument("--out", default="-")
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            user = User.objects.select_related("organisation").get(username=options["username"])
-        except User.DoesNotExist:
-            raise CommandError(
-                _("No user named %(name)s.") % {"name": options["username"]}
-            ) from None
-        with acting_as(user, "cli"):
-            try:
-                self.dispatch(user, options)
-            except DomainError as exc:
-                raise CommandError(str(exc)) from None
 
     def dispatch(self, user: User, options: dict[str, Any]) -> None:
         action = options["action"]
