@@ -57,4 +57,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # side (plans, approvals, holiday-visit campaigns).
     path("", include("gonghui.web.urls_funds")),
     path("", include("gonghui.web.urls_aid")),
+    # Supervision: follow-ups, supervision tasks and the daily digest.
+    path("", include("gonghui.web.urls_tasks")),
+    path("", include("gonghui.web.urls_supervision")),
 ]
