@@ -23,6 +23,7 @@ from rest_framework.routers import SimpleRouter
 
 from gonghui.assistance import campaigns, planning
 from gonghui.assistance.choices import AidKind, CampaignStatus, LineStatus, TargetKind
+from gonghui.assistance.funds import usable_funds
 from gonghui.assistance.models import AssistanceLine, Campaign, CampaignTarget, Fund
 from gonghui.assistance.money import to_fen, to_yuan
 from gonghui.assistance.rules import explain
@@ -265,7 +266,7 @@ class AidLineViewSet(GonghuiViewSet):
     def fund(self, pk: int | None) -> Fund | None:
         if pk is None:
             return None
-        found = Fund.objects.filter(pk=pk).first()
+        found = next((fund for fund in usable_funds(self.user) if fund.pk == pk), None)
         if found is None:
             raise DomainError(_("No such fund."), field="fund")
         return found

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from gonghui.accounts.choices import Capability
@@ -88,6 +89,17 @@ def update_fund(
     fund.active = active
     fund.save()
     return fund
+
+
+def usable_funds(user: User) -> list[Fund]:
+    """Active funds a user's organisation may plan help from: those managed at or above it
+    (whose budgets are allocated down to it) and those managed below it. One query."""
+    organisation = user.organisation
+    if organisation is None:
+        return []
+    above = Q(organisation__in=organisation.ancestors())
+    below = Q(organisation__path__startswith=organisation.path)
+    return list(Fund.objects.filter(above | below, active=True).order_by("code"))
 
 
 def budget_above(fund: Fund, organisation: Organisation, year: int) -> Budget | None:

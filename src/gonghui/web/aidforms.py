@@ -8,10 +8,8 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from gonghui.accounts.models import User
 from gonghui.assistance.campaigns import RULE_KINDS
 from gonghui.assistance.choices import AidKind, TargetKind
 from gonghui.assistance.models import Fund
@@ -19,17 +17,6 @@ from gonghui.assistance.money import to_fen
 from gonghui.people.models import HouseholdMember
 
 from .forms import AmountField, DateInput, UploadsField, not_in_future
-
-
-def usable_funds(user: User) -> list[Fund]:
-    """Active funds a user's organisation may pay from: those managed at or above it (whose
-    budgets are allocated down to it) and those managed below it. Few rows; one query."""
-    organisation = user.organisation
-    if organisation is None:
-        return []
-    above = Q(organisation__in=organisation.ancestors())
-    below = Q(organisation__path__startswith=organisation.path)
-    return list(Fund.objects.filter(above | below, active=True).order_by("code"))
 
 
 class FundField(forms.TypedChoiceField):

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from gonghui.accounts.choices import Capability
 from gonghui.assistance import flags, planning
 from gonghui.assistance.choices import LineStatus
+from gonghui.assistance.funds import usable_funds
 from gonghui.assistance.models import AssistanceLine
 from gonghui.assistance.money import format_fen, to_fen
 from gonghui.errors import DomainError
@@ -130,7 +131,7 @@ def plan_context(
 ) -> dict[str, Any]:
     bound = bound or {}
     user = request.user
-    funds = aidforms.usable_funds(user)
+    funds = usable_funds(user)
     lines = list(
         AssistanceLine.objects.for_user(user)
         .filter(file=file, year=year)
@@ -219,7 +220,7 @@ def aid_propose(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 def aid_line_add(request: AuthedRequest, pk: int) -> HttpResponse:
     file, year = plan_file(request, pk), plan_year(request)
-    funds = aidforms.usable_funds(request.user)
+    funds = usable_funds(request.user)
     members = list(HouseholdMember.objects.filter(household_id=file.household_id))
     form = aidforms.LineAddForm(request.POST, prefix="add", funds=funds, members=members)
 
@@ -265,7 +266,7 @@ def _line_action(
 @login_required
 @require_POST
 def aid_line_edit(request: AuthedRequest, pk: int) -> HttpResponse:
-    funds = aidforms.usable_funds(request.user)
+    funds = usable_funds(request.user)
     return _line_action(
         request,
         pk,

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from gonghui.accounts.choices import Capability
 from gonghui.assistance import campaigns
 from gonghui.assistance.choices import AidKind, CampaignStatus, TargetKind
+from gonghui.assistance.funds import usable_funds
 from gonghui.assistance.models import Campaign, CampaignTarget
 from gonghui.assistance.money import to_yuan
 from gonghui.errors import DomainError
@@ -61,7 +62,7 @@ def campaign_list(request: AuthedRequest) -> HttpResponse:
 @login_required
 def campaign_new(request: AuthedRequest) -> HttpResponse:
     require_capability(request, Capability.RUN_CAMPAIGNS)
-    funds = aidforms.funds_for_kind(aidforms.usable_funds(request.user), AidKind.HOLIDAY_VISIT)
+    funds = aidforms.funds_for_kind(usable_funds(request.user), AidKind.HOLIDAY_VISIT)
     today = campaigns.today()
     form = aidforms.CampaignForm(request.POST or None, funds=funds, initial={"year": today.year})
     status = 200
