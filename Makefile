@@ -80,10 +80,12 @@ fmt: venv
 
 # SQLite: DATABASE_URL is removed so a developer's own setting cannot turn this into another tier.
 test-sqlite: venv vendor
+	bash scripts/java.sh
 	env -u DATABASE_URL $(PYTEST) -m "not browser" $(PYTEST_ARGS)
 
 # A throwaway PostgreSQL 15 (scripts/postgres.sh), stopped and deleted however pytest ends.
 test-postgres: venv vendor
+	bash scripts/java.sh
 	@trap 'bash scripts/postgres.sh stop' EXIT; \
 	url="$$(bash scripts/postgres.sh start | tail -n 1)"; \
 	case "$$url" in postgres://*) ;; *) echo "scripts/postgres.sh start gave no URL" >&2; exit 1;; esac; \

@@ -242,3 +242,100 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# --- screening data: the registry and five external lists, as Parquet -------------------
+
+SCREENING_LISTS = ("minimum_living", "medical", "unemployment", "property", "vehicle")
+
+
+def screening_data(
+    members: int, list_rows: int, out: Path, as_of: datetime.date, seed: int = 7
+) -> dict[str, list[Path]]:
+    """The tables the screening rules read (``gonghui.discovery.rules.TABLES``), written
+    straight to Parquet in their schemas by DuckDB: ``members`` workers (every 10th with a
+    household, every 20th with a child at school, every 100th filed, every 200th of those
+    above the standard for six months), and five lists of ``list_rows`` rows each, 10 % of
+    them without an ID number. Deterministic for a seed; the truth is what an independent
+    implementation (the pandas baseline of ``bench_screening.py``) finds on the same files.
+    """
+    import duckdb
+
+    from gonghui.discovery import lists, rules
+
+    out.mkdir(parents=True, exist_ok=True)
+    n, rows_, day = int(members), int(list_rows), f"DATE '{as_of.isoformat()}'"
+    pick = f"(hash(r, {seed}) % {n}) + 1"
+    ident = "'34' || lpad(CAST({k} AS VARCHAR), 16, '0')"
+    registry = {
+        "members": f"SELECT i AS worker_id, {ident.format(k='i')} AS id_number, "
+        f"1000 + i % 5000 AS organisation_id, CASE WHEN i % 10 = 0 THEN i END AS household_id "
+        f"FROM range(1, {n} + 1) t(i)",
+        "household_members": f"SELECT i AS household_id, i AS worker_id, {ident.format(k='i')} "
+        "AS id_number, 'self' AS relation, 'none' AS schooling, NULL::DATE AS birth_date "
+        f"FROM range(10, {n} + 1, 10) t(i) UNION ALL SELECT i, NULL, 'S' || i, 'spouse', 'none', "
+        f"NULL FROM range(10, {n} + 1, 10) t(i) UNION ALL SELECT i, NULL, NULL, 'child', "
+        f"'primary', NULL FROM range(20, {n} + 1, 20) t(i)",
+        "files": "SELECT i AS file_id, i AS household_id, i AS applicant_id, 1000 + i % 5000 "
+        "AS organisation_id, CASE WHEN i % 300 = 0 THEN 'closed' ELSE 'filed' END AS status "
+        f"FROM range(100, {n} + 1, 100) t(i)",
+        "income_readings": "SELECT i * 10 + m AS reading_id, i AS file_id, "
+        f"CAST(date_trunc('month', {day}) - INTERVAL (m + 1) MONTH AS DATE) AS month, "
+        "CASE WHEN i % 200 = 0 OR m < 3 THEN 90000 ELSE 50000 END AS per_capita_fen, "
+        f"65000 AS standard_fen FROM range(100, {n} + 1, 100) t(i), range(0, 6) s(m)",
+    }
+    person = f"CASE WHEN r % 10 = 0 THEN NULL ELSE {ident.format(k=pick)} END"
+    extra = {
+        "minimum_living": f"68000 + r % 5 * 100 AS amount_fen, "
+        f"{day} - INTERVAL 400 DAY AS start_on, "
+        f"CASE WHEN r % 4 = 0 THEN {day} - INTERVAL 30 DAY END AS end_on, "
+        "1 + r % 4 AS household_size",
+        "medical": "(hash(r, 1) % 1500000) AS out_of_pocket_fen, "
+        "(hash(r, 2) % 3000000) AS total_fen, "
+        f"{day} - INTERVAL (r % 500) DAY AS paid_on, NULL AS diagnosis, NULL AS hospital",
+        "unemployment": f"{day} - INTERVAL (r % 700) DAY AS registered_on, "
+        f"CASE WHEN r % 4 = 0 THEN {day} - INTERVAL 10 DAY END AS ended_on",
+        "property": "'地址' || r AS address, 60.5 AS area, DATE '2015-01-01' AS registered_on",
+        "vehicle": "'皖A' || r AS plate, '小型汽车' AS vehicle_type, r % 10 = 1 AS disability_aid, "
+        "DATE '2018-01-01' AS registered_on",
+    }
+    # Property and vehicles hit filed applicants on purpose (every 100th worker).
+    filed_owner = "((r // {every}) % (" + str(n) + " // 100) + 1) * 100"
+    repeat_owner = f"(hash(r, {seed}) % ({n} // 3 + 1)) + 1"
+    owners = {
+        "property": f"CASE WHEN r % 3 = 0 THEN {ident.format(k=filed_owner.format(every=3))} "
+        f"ELSE {person} END",
+        "vehicle": f"CASE WHEN r % 5 = 0 THEN {ident.format(k=filed_owner.format(every=5))} "
+        f"ELSE {person} END",
+    }
+    # Medical rows repeat people (a third of the members), so sums over 12 months matter.
+    owners["medical"] = f"CASE WHEN r % 10 = 0 THEN NULL ELSE {ident.format(k=repeat_owner)} END"
+    con = duckdb.connect()
+    found: dict[str, list[Path]] = {}
+    try:
+        for name, sql in registry.items():
+            target = out / f"{name}.parquet"
+            con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet)")
+            found[name] = [target]
+        for kind in lists.LIST_KINDS:
+            target = out / f"list_{kind}.parquet"
+            if kind in SCREENING_LISTS:
+                columns = [name for name, _sql in lists.schema(kind)]
+                typed = ", ".join(
+                    f"CAST({name} AS {sql}) AS {name}" for name, sql in lists.schema(kind)
+                )
+                sql = (
+                    f"SELECT {typed} FROM (SELECT 1 AS import_id, r + 2 AS row_no, "
+                    f"{owners.get(kind, person)} AS id_number, NULL AS id_given, "
+                    "NULL AS id_problem, "
+                    "'某人' AS name, NULL AS birth_date, NULL AS phone, NULL AS region_id, "
+                    f"NULL AS household_ref, {extra[kind]} FROM range(0, {rows_}) t(r))"
+                )
+                assert columns
+                con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet)")
+            else:
+                lists.empty_parquet(kind, target)
+            found[rules.list_table(kind)] = [target]
+    finally:
+        con.close()
+    return found

@@ -203,3 +203,11 @@ GONGHUI_DUCKDB_MEMORY = env_str("GONGHUI_DUCKDB_MEMORY", "4GB")
 # Rows loaded into the Django database per transaction: an interrupted import resumes
 # after the last chunk it committed.
 GONGHUI_ROSTER_CHUNK = env_int("GONGHUI_ROSTER_CHUNK", 100_000)
+
+# Screening rules run on DuckDB in process, or on a Spark cluster for a national deployment
+# (docs/discovery.md): the master URL, where the cluster reads the same Parquet files, and
+# extra Spark configuration.
+GONGHUI_SCREENING_ENGINE = env_str("GONGHUI_SCREENING_ENGINE", "duckdb")
+GONGHUI_SPARK_MASTER = env_str("GONGHUI_SPARK_MASTER", "")
+GONGHUI_SPARK_DATA_URL = env_str("GONGHUI_SPARK_DATA_URL", "")
+GONGHUI_SPARK_CONF: dict[str, str] = {}

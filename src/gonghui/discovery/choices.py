@@ -7,6 +7,14 @@ class SourceKind(models.TextChoices):
     """What a source delivers; external agency lists (issue 4, point 2) add their kinds here."""
 
     MEMBER_ROSTER = "member_roster", _("Member roster")
+    MINIMUM_LIVING = "minimum_living", _("Minimum-living-allowance recipients")
+    MEDICAL = "medical", _("Large medical expenses")
+    UNEMPLOYMENT = "unemployment", _("Unemployment registrations")
+    DISABILITY = "disability", _("Disability registry")
+    DISASTER = "disaster", _("Disaster victims")
+    PROPERTY = "property", _("Property registrations")
+    VEHICLE = "vehicle", _("Vehicle registrations")
+    BUSINESS = "business", _("Business registrations")
 
 
 class ImportStatus(models.TextChoices):
@@ -38,3 +46,22 @@ class RosterField(models.TextChoices):
     ORGANISATION = "organisation", _("union")
     MEMBER_SINCE = "member_since", _("member since")
     EMPLOYMENT_FORM = "employment_form", _("employment form")
+
+
+class RuleStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ON = "on", _("On")
+    OFF = "off", _("Off")
+
+
+class RunKind(models.TextChoices):
+    DRY_RUN = "dry_run", _("Dry run")
+    RUN = "run", _("Run")
+
+
+class CandidateStatus(models.TextChoices):
+    NEW = "new", _("New")
+    CONTACTED = "contacted", _("Contacted")
+    FILED = "filed", _("Filed")
+    NOT_ELIGIBLE = "not_eligible", _("Not eligible")
+    UNREACHABLE = "unreachable", _("Unreachable")

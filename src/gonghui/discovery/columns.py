@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from django.utils.translation import gettext as _
 
@@ -50,18 +50,25 @@ def header_key(header: str) -> str:
     return re.sub(r"[\s_*:：]+", "", text)
 
 
-def _lookup(saved: Mapping[str, str]) -> dict[str, str]:
-    table = {header_key(alias): field for field, aliases in ALIASES.items() for alias in aliases}
+def _lookup(saved: Mapping[str, str], aliases: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    table = {header_key(alias): field for field, names in aliases.items() for alias in names}
     table.update({header_key(header): field for header, field in saved.items()})
     return table
 
 
 def map_headers(
-    headers: Sequence[str], saved: Mapping[str, str]
+    headers: Sequence[str],
+    saved: Mapping[str, str],
+    aliases: Mapping[str, Sequence[str]] | None = None,
+    required: Sequence[str] = REQUIRED,
+    label: Callable[[str], str] | None = None,
 ) -> tuple[dict[str, int], list[str]]:
     """(field → column index, headers that map to nothing). A missing required column or a
-    field named twice is a :class:`DomainError` naming it."""
-    table = _lookup(saved)
+    field named twice is a :class:`DomainError` naming it. Rosters use the roster fields;
+    an external list passes its own ``aliases``, ``required`` fields and ``label``."""
+    aliases = ALIASES if aliases is None else aliases
+    label = label or (lambda name: str(RosterField(name).label))
+    table = _lookup(saved, aliases)
     found: dict[str, int] = {}
     ignored: list[str] = []
     for index, header in enumerate(headers):
@@ -71,20 +78,29 @@ def map_headers(
         elif field in found:
             raise DomainError(
                 _("Two columns, “%(a)s” and “%(b)s”, both hold the %(field)s.")
-                % {"a": headers[found[field]], "b": header, "field": RosterField(field).label},
+                % {"a": headers[found[field]], "b": header, "field": label(field)},
                 field="file",
             )
         else:
             found[field] = index
-    missing = [RosterField(f) for f in REQUIRED if f not in found]
+    missing = [f for f in required if f not in found]
     if missing:
-        raise DomainError(missing_message(missing, headers), field="file")
+        raise DomainError(missing_message(missing, headers, aliases, label), field="file")
     return found, ignored
 
 
-def missing_message(missing: Sequence[RosterField], headers: Sequence[str]) -> str:
-    names = "、".join(str(f.label) for f in missing)
-    examples = "、".join(ALIASES[missing[0]][:2] + ALIASES[missing[0]][7:9])
+def missing_message(
+    missing: Sequence[str],
+    headers: Sequence[str],
+    aliases: Mapping[str, Sequence[str]] | None = None,
+    label: Callable[[str], str] | None = None,
+) -> str:
+    aliases = ALIASES if aliases is None else aliases
+    label = label or (lambda name: str(RosterField(name).label))
+    names = "、".join(label(f) for f in missing)
+    first = tuple(aliases[missing[0]])
+    english = [alias for alias in first if alias.isascii()]
+    examples = "、".join([*[a for a in first if not a.isascii()][:2], *english[:2]])
     shown = ", ".join(f"“{h}”" for h in headers[:12]) or _("(none)")
     return _(
         "The file has no column for the %(fields)s (a header such as %(examples)s). "
@@ -94,14 +110,18 @@ def missing_message(missing: Sequence[RosterField], headers: Sequence[str]) -> s
     ) % {"fields": names, "examples": examples, "headers": shown}
 
 
-def check_mapping(mapping: Mapping[str, str]) -> dict[str, str]:
-    """A mapping to save: every target must be a roster field."""
+def check_mapping(
+    mapping: Mapping[str, str], fields: Sequence[str] | None = None
+) -> dict[str, str]:
+    """A mapping to save: every target must be a field of the source (a roster field unless
+    ``fields`` says otherwise)."""
+    allowed = list(RosterField.values if fields is None else fields)
     clean: dict[str, str] = {}
     for header, field in mapping.items():
-        if field not in RosterField.values:
+        if field not in allowed:
             raise DomainError(
-                _("“%(field)s” is not a roster field; the fields are: %(fields)s.")
-                % {"field": field, "fields": ", ".join(RosterField.values)},
+                _("“%(field)s” is not a field of this source; the fields are: %(fields)s.")
+                % {"field": field, "fields": ", ".join(allowed)},
                 field="column_mapping",
             )
         clean[header.strip()] = field

@@ -493,9 +493,17 @@ ACCEPTED_COLUMNS = (
 )
 
 
-def check(con: Any, prepared: Prepared, found: Mapping[str, int], ref: Reference) -> None:
+def check(
+    con: Any,
+    prepared: Prepared,
+    found: Mapping[str, int],
+    ref: Reference,
+    keep_raw: bool = False,
+) -> None:
     """Build ``checked``: one row per file row, tidied values and the first reason to refuse
-    (with the row as it was written, for the refused ones)."""
+    (with the row as it was written, for the refused ones). ``keep_raw`` leaves the table
+    ``raw`` (every column as text, ``rowid + 2`` = ``row_no``) for a caller that reads more
+    columns than a roster has (the external lists)."""
     source, params = csv_source(prepared)
     # Only the lookups a mapped column needs: each join costs a pass over every row.
     joins, lookups = [], {}
@@ -528,7 +536,8 @@ def check(con: Any, prepared: Prepared, found: Mapping[str, int], ref: Reference
     except duckdb.InvalidInputException as exc:
         raise DomainError(_read_error(exc), field="file") from None
     con.execute(sql)
-    con.execute("DROP TABLE raw")
+    if not keep_raw:
+        con.execute("DROP TABLE raw")
 
 
 RAW_ALIAS: dict[str, str] = {

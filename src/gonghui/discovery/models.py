@@ -18,8 +18,16 @@ from django.utils.translation import gettext_lazy as _
 from gonghui.audit.models import Audited
 from gonghui.organisations.models import Organisation
 from gonghui.organisations.scoping import ScopedQuerySet
+from gonghui.people.models import Worker
 
-from .choices import ImportPhase, ImportStatus, SourceKind
+from .choices import (
+    CandidateStatus,
+    ImportPhase,
+    ImportStatus,
+    RuleStatus,
+    RunKind,
+    SourceKind,
+)
 
 
 def work_root() -> Path:
@@ -186,3 +194,234 @@ class RosterImportChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.roster_import_id}#{self.number}"
+
+
+class ListImport(Audited):
+    """One file of an external list (低保 recipients, medical expenses …) from a typed
+    source: its period, its provenance (agency, file, who, when, SHA-256) and its report. The
+    rows are in ``work_dir/rows.parquet``; nothing of them is in the database."""
+
+    source = models.ForeignKey(
+        RosterSource, verbose_name=_("source"), on_delete=models.PROTECT, related_name="lists"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=SourceKind.choices)
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("union"), on_delete=models.PROTECT, related_name="+"
+    )
+    agency = models.CharField(_("agency"), max_length=100)
+    period_from = models.DateField(_("period from"))
+    period_to = models.DateField(_("period to"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("imported by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    file_name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    size_bytes = models.BigIntegerField(_("size in bytes"))
+    file_format = models.CharField(_("format"), max_length=8)
+    encoding = models.CharField(_("encoding"), max_length=16, blank=True)
+
+    status = models.CharField(
+        _("status"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    phase = models.CharField(
+        _("phase"), max_length=12, choices=ImportPhase.choices, default=ImportPhase.WAITING
+    )
+    progress_done = models.BigIntegerField(_("progress"), default=0)
+    progress_total = models.BigIntegerField(_("progress total"), default=0)
+
+    rows_read = models.BigIntegerField(_("rows read"), default=0)
+    rows_loaded = models.BigIntegerField(_("rows loaded"), default=0)
+    rows_rejected = models.BigIntegerField(_("rows rejected"), default=0)
+    rows_duplicate = models.BigIntegerField(_("duplicate rows in the file"), default=0)
+    rows_without_id = models.BigIntegerField(_("rows without a valid ID number"), default=0)
+
+    headers = models.JSONField(_("headers"), default=list, blank=True)
+    columns = models.JSONField(_("columns"), default=dict, blank=True)
+    ignored_headers = models.JSONField(_("ignored headers"), default=list, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_field = "organisation"
+    audit_exclude = ("progress_done", "progress_total", "phase")
+
+    class Meta:
+        verbose_name = _("external list import")
+        verbose_name_plural = _("external list imports")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "sha256"],
+                condition=~models.Q(status="rolled_back"),
+                name="list_import_file_once",
+                violation_error_message=_("This file has already been imported from this source."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(period_from__lte=models.F("period_to")),
+                name="list_import_period_ordered",
+                violation_error_message=_("The period must end on or after its first day."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.pk})"
+
+    def audit_org_path(self) -> str:
+        return self.organisation.path
+
+    @property
+    def work_dir(self) -> Path:
+        return work_root() / "lists" / f"{self.pk:08d}"
+
+    @property
+    def percent(self) -> int:
+        if not self.progress_total:
+            return 100 if self.status == ImportStatus.DONE else 0
+        return min(100, int(100 * self.progress_done / self.progress_total))
+
+
+class ScreeningRule(Audited):
+    """A rule that flags candidates, kept as data: a SELECT over the analytical store's
+    tables with named parameters (``docs/discovery.md``). Changing the definition or the
+    parameters makes a new version; candidates keep the version that found them."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    builtin = models.BooleanField(_("built in"), default=False)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    status = models.CharField(
+        _("status"), max_length=8, choices=RuleStatus.choices, default=RuleStatus.DRAFT
+    )
+    definition = models.JSONField(_("definition"), default=dict)
+    parameters = models.JSONField(_("parameters"), default=dict, blank=True)
+    changed_at = models.DateTimeField(_("changed at"), auto_now=True)
+
+    audit_exclude = ("changed_at",)
+
+    class Meta:
+        verbose_name = _("screening rule")
+        verbose_name_plural = _("screening rules")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} v{self.version}"
+
+    @property
+    def label(self) -> str:
+        """The name in the active language (built-in names are translated msgids)."""
+        from django.utils.translation import gettext
+
+        return gettext(self.name) if self.builtin else self.name
+
+    @property
+    def text(self) -> str:
+        from django.utils.translation import gettext
+
+        return gettext(self.description) if self.builtin and self.description else self.description
+
+
+class ScreeningRun(Audited):
+    """One dry run or run of a rule: when, by whom, on which engine, which list imports it
+    read, and what it found per organisation (``summary``)."""
+
+    rule = models.ForeignKey(
+        ScreeningRule, verbose_name=_("rule"), on_delete=models.PROTECT, related_name="runs"
+    )
+    rule_version = models.PositiveIntegerField(_("rule version"))
+    kind = models.CharField(_("kind"), max_length=8, choices=RunKind.choices)
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("union"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("run by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    as_of = models.DateField(_("as of"))
+    engine = models.CharField(_("engine"), max_length=8, default="duckdb")
+    parameters = models.JSONField(_("parameters"), default=dict, blank=True)
+    list_imports = models.JSONField(_("list imports read"), default=list, blank=True)
+    found = models.IntegerField(_("candidates found"), default=0)
+    added = models.IntegerField(_("added"), default=0)
+    dropped = models.IntegerField(_("dropped"), default=0)
+    changed = models.IntegerField(_("evidence changed"), default=0)
+    summary = models.JSONField(_("per organisation"), default=list, blank=True)
+    milliseconds = models.BigIntegerField(_("duration (ms)"), default=0)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_field = "organisation"
+
+    class Meta:
+        verbose_name = _("screening run")
+        verbose_name_plural = _("screening runs")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} {self.kind} {self.pk}"
+
+    def audit_org_path(self) -> str:
+        return self.organisation.path
+
+
+class CandidateQuerySet(ScopedQuerySet["Candidate"]):
+    def active(self) -> CandidateQuerySet:
+        return self.filter(dropped_at__isnull=True)
+
+
+class Candidate(Audited):
+    """A worker a rule flagged, in the work queue of the grassroots union responsible (the
+    worker's organisation), with the evidence: which list rows, by source, import and row.
+    One per worker and rule; a later run that no longer finds the worker sets
+    ``dropped_at`` (the outcome already recorded stays)."""
+
+    worker = models.ForeignKey(
+        Worker, verbose_name=_("worker"), on_delete=models.PROTECT, related_name="+"
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("union responsible"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    rule = models.ForeignKey(
+        ScreeningRule, verbose_name=_("rule"), on_delete=models.PROTECT, related_name="candidates"
+    )
+    rule_version = models.PositiveIntegerField(_("rule version"))
+    evidence = models.JSONField(_("evidence"), default=list)
+    status = models.CharField(
+        _("status"), max_length=12, choices=CandidateStatus.choices, default=CandidateStatus.NEW
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed at"), auto_now=True)
+    dropped_at = models.DateTimeField(_("no longer found on"), null=True, blank=True)
+    found_by = models.ForeignKey(
+        ScreeningRun, verbose_name=_("run"), on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = CandidateQuerySet.as_manager()
+    scope_field = "organisation"
+
+    class Meta:
+        verbose_name = _("candidate")
+        verbose_name_plural = _("candidates")
+        ordering = ["organisation_id", "worker_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["worker", "rule"], name="candidate_once_per_rule"),
+        ]
+        indexes = [models.Index(fields=["organisation", "status"], name="candidate_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}:{self.worker_id}"
+
+    def audit_org_path(self) -> str:
+        return self.organisation.path
