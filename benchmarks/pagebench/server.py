@@ -1,4 +1,12 @@
-"""The real server: gunicorn with four sync worker processes, DEBUG off, loopback only."""
+"""The real server: gunicorn with four sync worker processes, DEBUG off, loopback only.
+
+Four sync workers, one thread each, is the setting we would run on a 2-core machine: two
+processes per core, so that while one waits for the database (a PostgreSQL round trip, a
+SQLite page read) the other has the core. The pages are CPU-bound Python: threads share
+one interpreter lock and would not add throughput, and more processes only add memory
+and context switches (gunicorn's "2 x cores + 1" rule would give five). The load
+generator runs on the same two cores; the report gives its CPU share.
+"""
 
 from __future__ import annotations
 

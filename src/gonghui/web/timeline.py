@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from gonghui.accounts.models import User
+from gonghui.assistance.models import Budget, Payment
 from gonghui.audit.models import AuditAction, AuditEntry
 from gonghui.hardship.choices import Exclusion, FileStatus, HardshipCause
 from gonghui.hardship.models import FileEvent
@@ -138,6 +139,13 @@ def _household_labels(ids: set[Any]) -> Labels:
     }
 
 
+# What a record's __str__ reads of other records: loaded with it, not one query per record.
+STR_RELATED: dict[type[models.Model], tuple[str, ...]] = {
+    Budget: ("fund", "organisation"),
+    Payment: ("batch",),
+}
+
+
 def related_labels(entries: Sequence[AuditEntry]) -> Labels:
     """How each record a change points to is named: one query per kind of record."""
     labels: Labels = {}
@@ -146,7 +154,8 @@ def related_labels(entries: Sequence[AuditEntry]) -> Labels:
             labels.update(_household_labels(ids))
         elif model.__str__ is not models.Model.__str__:
             # Without a __str__ of its own, "Investigation object (3)" says no more than "#3".
-            found = model._default_manager.in_bulk(ids)
+            related = STR_RELATED.get(model, ())
+            found = model._default_manager.select_related(*related).in_bulk(ids)
             labels.update({(model, pk): str(obj) for pk, obj in found.items()})
     return labels
 

@@ -152,7 +152,7 @@ def plan_context(
         or aidforms.LineAddForm(prefix="add", funds=funds, members=members),
         "propose_form": bound.get("propose") or aidforms.ProposeForm(),
         **_caps(file, year),
-        **household_money_context(user, file.household, year),
+        **household_money_context(user, file.household, year, file=file, members=members),
         "on_plan": True,
         "page_url": reverse("aid-plan", args=[file.pk]) + f"?year={year}",
     }

@@ -155,11 +155,12 @@ def case_context(
         AuditEntry.objects.filter(file_id=file.pk).select_related("actor")[:TIMELINE_LIMIT]
     )
     actions = available_actions(request.user, file)
+    household = _household(file, today)
     return {
         "file": file,
         "show_personal": True,
         "today": today,
-        **_household(file, today),
+        **household,
         **records,
         "snapshot": file.policy_snapshot or {},
         "category_label": HardshipCategory(file.category).label if file.category else "",
@@ -171,7 +172,14 @@ def case_context(
             request.user.can(Capability.OPEN_FILE) and file.status in services.EDITABLE
         ),
         # Every yuan the household had this year, from every fund, against the caps.
-        **household_money_context(request.user, file.household, today.year),
+        # The section reuses the page's file (its union) and household members.
+        **household_money_context(
+            request.user,
+            file.household,
+            today.year,
+            file=file,
+            members=household["members"],
+        ),
     }
 
 

@@ -7,18 +7,17 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import HttpResponse
+from django.utils import timezone
 
-from gonghui.hardship.queue import QueueKind, queue_counts, work_queue
+from gonghui.hardship.queue import QueueKind, QueuePage, queue_counts
 from gonghui.web.http import AuthedRequest, render_page
-from gonghui.web.views.files import LIST_FIELDS
 
 
 class CountedPaginator(Paginator):
     """A paginator told how many objects there are, when the page has counted them already."""
 
-    def __init__(self, object_list: QuerySet[Any], per_page: int, count: int) -> None:
+    def __init__(self, object_list: Any, per_page: int, count: int) -> None:
         super().__init__(object_list, per_page)
         self.__dict__["count"] = count  # fills the cached property
 
@@ -28,18 +27,15 @@ def queue(request: AuthedRequest) -> HttpResponse:
     kind = request.GET.get("kind") or None
     if kind not in QueueKind.values:
         kind = None
-    counts = queue_counts(request.user)
+    today = timezone.localdate()
+    counts = queue_counts(request.user, today)
     tabs = [(value, label, counts[value]) for value, label in QueueKind.choices if value in counts]
-    files = (
-        work_queue(request.user, kind)
-        .select_related("applicant", "organisation")
-        .only(*LIST_FIELDS)
-    )
     total = sum(counts.values())
-    # The tab counts already say how many files the list holds: no second COUNT query.
-    paginator = CountedPaginator(
-        files, settings.GONGHUI_PAGE_SIZE, counts.get(kind, 0) if kind else total
-    )
+    # The tab counts already say how many files the list holds: no second COUNT query. The
+    # list's SQL is compiled once per worker (hardship/queue.py, QueuePage).
+    count = counts.get(kind, 0) if kind else total
+    files = QueuePage(request.user, kind, count, today)
+    paginator = CountedPaginator(files, settings.GONGHUI_PAGE_SIZE, count)
     context = {
         "kind": kind,
         "tabs": tabs,
