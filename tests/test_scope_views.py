@@ -31,6 +31,7 @@ from gonghui.assistance.models import (
 from gonghui.hardship import services
 from gonghui.hardship.models import Attachment, HardshipFile, LivingStandard
 from gonghui.organisations.choices import OrganisationKind
+from gonghui.supervision.models import Competition, Tier
 from tests.cases import open_file
 from tests.factories import Province, user
 
@@ -95,7 +96,46 @@ def alices_objects(province: Province) -> dict[str, int]:
         "policies": province.policy.pk,
         "standards": standard.pk,
         "aid": aid_policy().pk,
+        # Supervision: a competition organised by Yaohai among its grassroots unions.
+        "competitions": competition(province).pk,
+        # Follow-ups and supervision tasks: a follow-up of the file, a task Hefei gave
+        # Yaohai and its finding.
+        **supervision_objects(province, file),
     }
+
+
+def competition(p: Province) -> Competition:
+    """A competition organised by Yaohai (so the province administrator reaches it and the
+    Wuhu administrator does not), judged by Rita."""
+    found = Competition.objects.create(
+        name="瑶海区竞赛",
+        organiser=p.yaohai,
+        period_start=datetime.date(2025, 1, 1),
+        period_end=datetime.date(2025, 12, 31),
+        created_by=p.adam,
+    )
+    found.judges.set([p.rita])
+    tier = Tier.objects.create(competition=found, name="基层")
+    tier.organisations.set([p.yaohai_union])
+    return found
+
+
+def supervision_objects(p: Province, file: HardshipFile) -> dict[str, int]:
+    from gonghui.hardship.models import FollowUp
+    from gonghui.supervision.models import Finding, SupervisionTask, TaskKind
+
+    follow_up = FollowUp.objects.create(file=file, due_on=datetime.date(2026, 3, 1), owner=p.alice)
+    task = SupervisionTask.objects.create(
+        kind=TaskKind.SITE_INSPECTION,
+        title="实地督查",
+        organisation=p.yaohai,
+        assigned_by_organisation=p.hefei,
+        assigned_by=p.carl,
+        assigned_on=datetime.date(2026, 3, 1),
+        due_on=datetime.date(2026, 4, 1),
+    )
+    finding = Finding.objects.create(task=task, position=1)
+    return {"follow-ups": follow_up.pk, "tasks": task.pk, "findings": finding.pk}
 
 
 def aid_policy() -> AidPolicy:

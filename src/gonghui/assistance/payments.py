@@ -48,6 +48,7 @@ from gonghui.audit.context import current_source
 from gonghui.audit.models import AuditAction, log_export
 from gonghui.errors import Conflict, DomainError, NotAllowed
 from gonghui.organisations.models import Organisation
+from gonghui.supervision import followups
 
 from . import bankfiles
 from .accounts import same_name, tidy_card
@@ -510,6 +511,7 @@ def apply_outcomes(
             failure_reason=from_stage("reason", CharField()),
             updated_at=now,
         )
+        followups.after_payment(batch, user, now)  # one follow-up per paid filed household
 
 
 def lines_staged(outcome: str) -> QuerySet[AssistanceLine]:

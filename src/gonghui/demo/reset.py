@@ -18,6 +18,7 @@ from gonghui.hardship import models as hardship
 from gonghui.organisations.choices import OrganisationKind
 from gonghui.organisations.models import Organisation, ServiceCentre
 from gonghui.people.models import Household, HouseholdMember, Membership, Worker
+from gonghui.supervision.models import Digest, Finding, FollowUpPlan, SupervisionTask
 
 from . import aid, anhui
 
@@ -59,7 +60,13 @@ def wipe(root: Organisation) -> dict[str, int]:
     """Remove everything under the demo province federation; returns rows per table."""
     tree = Organisation.objects.filter(root.subtree_q())
     files = hardship.HardshipFile.objects.filter(organisation__in=tree)
-    gone: dict[str, int] = aid.wipe(root)  # its money first: it points to files and workers
+    gone: dict[str, int] = {}
+    # Supervision points to files and payment batches: before the money goes.
+    gone["FollowUpPlan"] = delete_rows(FollowUpPlan.objects.filter(file__in=files))
+    tasks = SupervisionTask.objects.filter(organisation__in=tree)
+    gone["Finding"] = delete_rows(Finding.objects.filter(Q(task__in=tasks) | Q(file__in=files)))
+    gone["SupervisionTask"] = delete_rows(tasks)
+    gone.update(aid.wipe(root))  # the money next: it points to files and workers
     for model in FILE_CHILDREN:
         gone[model.__name__] = delete_rows(model._default_manager.filter(file__in=files))
     gone["HardshipFile"] = delete_rows(files)
@@ -71,6 +78,7 @@ def wipe(root: Organisation) -> dict[str, int]:
         Membership.objects.filter(Q(organisation__in=tree) | Q(worker__organisation__in=tree))
     )
     gone["Worker"] = delete_rows(Worker.objects.filter(organisation__in=tree))
+    gone["Digest"] = delete_rows(Digest.objects.filter(user__organisation__in=tree))
     gone["User"] = _remove_users(User.objects.filter(organisation__in=tree))
     gone["ServiceCentre"] = delete_rows(ServiceCentre.objects.filter(organisation__in=tree))
     gone["Organisation"] = delete_rows(tree)

@@ -600,7 +600,7 @@ def periodic_review(user: User, file: HardshipFile, note: str = "") -> PeriodicR
                 "review_due": add_months(day, policy.review_interval_months),
             },
         )
-        return PeriodicReview.objects.create(
+        done = PeriodicReview.objects.create(
             file=file,
             due_on=due,
             done_on=day,
@@ -612,6 +612,10 @@ def periodic_review(user: User, file: HardshipFile, note: str = "") -> PeriodicR
             policy_snapshot=file.policy_snapshot,
             note=note,
         )
+        from gonghui.supervision import followups  # supervision builds on hardship
+
+        followups.after_review(user, done, policy.review_interval_months)
+        return done
 
 
 def record_income_reading(

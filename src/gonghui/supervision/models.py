@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gonghui.audit.models import Audited
@@ -243,3 +244,258 @@ class Snapshot(Audited):
         if self.pk is not None:
             raise PermissionError("A snapshot cannot be changed.")
         super().save(*args, **kwargs)
+
+
+# --- follow-ups, supervision tasks and the daily digest (issue 5, point 1) -----------------
+
+
+class FollowUpReason(models.TextChoices):
+    PAYMENT = "payment", _("After a payment")
+    EXIT = "exit", _("After exit")
+    REVIEW = "review", _("At review time")
+    MANUAL = "manual", _("Scheduled by hand")
+
+
+class FollowUpPlan(Audited):
+    """Why a follow-up (:class:`~gonghui.hardship.models.FollowUp`) was scheduled and what
+    it is for. A follow-up without a plan was scheduled by an exit (the older path).
+
+    ``file`` repeats the follow-up's file so that the database itself allows one
+    follow-up per file and payment batch, and one per periodic review."""
+
+    follow_up = models.OneToOneField(
+        "hardship.FollowUp",
+        verbose_name=_("follow-up"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="plan",
+    )
+    file = models.ForeignKey(
+        "hardship.HardshipFile", verbose_name=_("file"), on_delete=models.CASCADE, related_name="+"
+    )
+    reason = models.CharField(_("scheduled"), max_length=8, choices=FollowUpReason.choices)
+    purpose = models.CharField(_("purpose"), max_length=255)
+    batch = models.ForeignKey(
+        "assistance.PaymentBatch",
+        verbose_name=_("payment batch"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    review = models.ForeignKey(
+        "hardship.PeriodicReview",
+        verbose_name=_("periodic review"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    created_by = staff_field(_("scheduled by"), optional=True)
+    created_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_field = "file__organisation"
+
+    class Meta:
+        verbose_name = _("follow-up plan")
+        verbose_name_plural = _("follow-up plans")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["file", "batch"],
+                condition=models.Q(batch__isnull=False),
+                name="one_follow_up_per_file_and_batch",
+                violation_error_message=_("This file already has a follow-up for this batch."),
+            ),
+            models.UniqueConstraint(
+                fields=["review"],
+                condition=models.Q(review__isnull=False),
+                name="one_follow_up_per_review",
+                violation_error_message=_("This review already has its follow-up."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.follow_up_id} {self.reason}"
+
+    def audit_org_path(self) -> str:
+        return self.file.organisation.path
+
+    def audit_file_id(self) -> int | None:
+        return self.file_id
+
+
+class TaskKind(models.TextChoices):
+    SPOT_CHECK = "spot_check", _("Spot check of files")
+    SITE_INSPECTION = "site", _("Site inspection")
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    IN_PROGRESS = "in_progress", _("In progress")
+    FINDINGS = "findings", _("Findings recorded")
+    RECTIFIED = "rectified", _("Rectified")
+    CLOSED = "closed", _("Closed")
+
+
+class FindingResult(models.TextChoices):
+    PENDING = "", _("Not checked yet")
+    OK = "ok", _("No problem")
+    PROBLEM = "problem", _("Problem")
+
+
+class SupervisionTask(Audited):
+    """A task an upper union gives a lower one in its subtree: a spot check of a share of
+    its filed files (drawn at assignment from ``seed``), or a site inspection."""
+
+    kind = models.CharField(_("kind"), max_length=12, choices=TaskKind.choices)
+    title = models.CharField(_("title"), max_length=128)
+    instructions = models.TextField(_("instructions"), blank=True)
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("assigned to"),
+        on_delete=models.PROTECT,
+        related_name="supervision_tasks",
+    )
+    assigned_by_organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("assigned by (union)"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    assigned_by = staff_field(_("assigned by"))
+    assigned_on = models.DateField(_("assigned on"))
+    due_on = models.DateField(_("due on"))
+    share_percent = models.PositiveSmallIntegerField(
+        _("share of files checked (%)"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+    )
+    seed = models.BigIntegerField(_("draw seed"), default=0)
+    population = models.PositiveIntegerField(_("filed files at assignment"), default=0)
+    population_digest = models.CharField(
+        _("fingerprint of the files drawn from"), max_length=64, blank=True
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=TaskStatus.choices, default=TaskStatus.OPEN
+    )
+    summary = models.TextField(_("summary of findings"), blank=True)
+    findings_on = models.DateField(_("findings recorded on"), null=True, blank=True)
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    closed_by = staff_field(_("closed by"), optional=True)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed at"), auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_field = "organisation"
+
+    class Meta:
+        verbose_name = _("supervision task")
+        verbose_name_plural = _("supervision tasks")
+        ordering = ["due_on", "id"]
+        indexes = [models.Index(fields=["status", "due_on"], name="task_status_due_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(share_percent__gte=1, share_percent__lte=100),
+                name="task_share_1_to_100",
+                violation_error_message=_("The share lies between 1 and 100 %."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(due_on__gte=models.F("assigned_on")),
+                name="task_due_after_assignment",
+                violation_error_message=_("The task is due before it is assigned."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def audit_org_path(self) -> str:
+        return self.organisation.path
+
+
+class Finding(Audited):
+    """One checked item of a task: a drawn file (spot check) or a point found on site,
+    with its result and, for a problem, the rectification."""
+
+    task = models.ForeignKey(
+        SupervisionTask, verbose_name=_("task"), on_delete=models.CASCADE, related_name="findings"
+    )
+    file = models.ForeignKey(
+        "hardship.HardshipFile",
+        verbose_name=_("file"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    position = models.PositiveIntegerField(_("order"), default=0)
+    result = models.CharField(
+        _("result"), max_length=8, choices=FindingResult.choices, default="", blank=True
+    )
+    description = models.TextField(_("description"), blank=True)
+    checked_on = models.DateField(_("checked on"), null=True, blank=True)
+    checked_by = staff_field(_("checked by"), optional=True)
+    rectify_by = models.DateField(_("rectify by"), null=True, blank=True)
+    rectified_on = models.DateField(_("rectified on"), null=True, blank=True)
+    evidence = models.TextField(_("evidence of rectification"), blank=True)
+    rectified_by = staff_field(_("rectification recorded by"), optional=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_field = "task__organisation"
+
+    class Meta:
+        verbose_name = _("finding")
+        verbose_name_plural = _("findings")
+        ordering = ["task_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "file"],
+                condition=models.Q(file__isnull=False),
+                name="one_finding_per_task_and_file",
+                violation_error_message=_("This file is already part of the task."),
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(result="problem") | models.Q(rectify_by__isnull=False),
+                name="problem_has_rectification_deadline",
+                violation_error_message=_("A problem needs a rectification deadline."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id}:{self.position} {self.result}"
+
+    def audit_org_path(self) -> str:
+        return self.task.organisation.path
+
+    def audit_file_id(self) -> int | None:
+        return self.file_id
+
+
+class Digest(models.Model):
+    """A user's daily digest: what is overdue or due for them that day, as text and HTML.
+    One per user and day; building it again returns the stored one."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="digests",
+    )
+    day = models.DateField(_("day"))
+    language = models.CharField(_("language"), max_length=8)
+    counts = models.JSONField(_("counts"), default=dict)
+    text = models.TextField(_("text"))
+    html = models.TextField(_("HTML"))
+    created_at = models.DateTimeField(_("built at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("daily digest")
+        verbose_name_plural = _("daily digests")
+        ordering = ["-day", "user_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day"], name="one_digest_per_user_and_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.day}"

@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 from gonghui.hardship.queue import QueueKind, QueuePage, queue_counts
+from gonghui.supervision import digest
 from gonghui.web.http import AuthedRequest, render_page
 
 
@@ -37,6 +38,9 @@ def queue(request: AuthedRequest) -> HttpResponse:
     files = QueuePage(request.user, kind, count, today)
     paginator = CountedPaginator(files, settings.GONGHUI_PAGE_SIZE, count)
     context = {
+        # Overdue follow-ups, tasks, rectifications and reviews, as of today's digest: on
+        # the whole page only, not on every tab switch.
+        "alerts": {} if request.htmx else digest.todays_counts(request.user, today),
         "kind": kind,
         "tabs": tabs,
         "total": total,
