@@ -296,6 +296,7 @@ def prepare(con: Any, source: Any, table: str, id_column: str) -> int:
     code), ``id_number`` (and ``id_given``, the number as written when it is not valid)."""
     columns = _source(con, source, f"{table}_src")
     trad_from, trad_to = "".join(TRADITIONAL), "".join(TRADITIONAL.values())
+    odd_chars = "[" + "".join(TRADITIONAL) + "\uff01-\uff5e]"
     id_raw = (
         f"coalesce(nullif(trim({_pick(columns, 'id_number')}), ''), {_pick(columns, 'id_given')})"
     )
@@ -312,12 +313,17 @@ def prepare(con: Any, source: Any, table: str, id_column: str) -> int:
             FROM {table}_src
         ), t AS (
             SELECT *,
+                -- translate() is slow with long tables: only rows that need it.
                 nullif(upper(regexp_replace(
-                    translate(name_raw, {_sql_text(FULL_WIDTH + trad_from)},
-                              {_sql_text(HALF_WIDTH + trad_to)}),
+                    CASE WHEN regexp_matches(name_raw, {_sql_text(odd_chars)})
+                         THEN translate(name_raw, {_sql_text(FULL_WIDTH + trad_from)},
+                                        {_sql_text(HALF_WIDTH + trad_to)})
+                         ELSE name_raw END,
                     '[\\s\\x{{3000}}·•・．.\\-_]', '', 'g')), '') AS name_n,
-                nullif(upper(regexp_replace(translate(id_raw, '０１２３４５６７８９ｘＸ',
-                    '0123456789XX'), '\\s', '', 'g')), '') AS id_t,
+                CASE WHEN regexp_full_match(id_raw, '[0-9]{{17}}[0-9X]') THEN id_raw
+                     ELSE nullif(upper(regexp_replace(translate(id_raw,
+                        '０１２３４５６７８９ｘＸ', '0123456789XX'), '\\s', '', 'g')), '')
+                     END AS id_t,
                 nullif(regexp_replace(translate(phone_raw, '０１２３４５６７８９',
                     '0123456789'), '[^0-9]', '', 'g'), '') AS phone_d
             FROM s
