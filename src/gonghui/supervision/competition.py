@@ -58,9 +58,7 @@ HUNDRED = Decimal(100)
 
 def can_run_competitions(user: Any) -> bool:
     """Define and freeze competitions: leaders and administrators."""
-    return bool(getattr(user, "is_authenticated", False)) and user.can(
-        Capability.RUN_COMPETITIONS
-    )
+    return bool(getattr(user, "is_authenticated", False)) and user.can(Capability.RUN_COMPETITIONS)
 
 
 def _require_runner(user: Any, organisation: Organisation | None = None) -> None:
