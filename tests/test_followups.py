@@ -133,7 +133,8 @@ def test_the_digest_counts_what_is_overdue_and_is_built_once(province: Province)
     assert digest.overdue_for(province.charlie, today).total == 0  # Wuhu sees none of it
     built = digest.daily(province.alice, today)
     assert built is not None and built.counts["follow_ups"] == 2
-    assert "2 follow-ups are overdue." in built.text
+    # Digests are written in the site's language (Chinese), whatever the request's.
+    assert built.language == "zh-hans" and "2项回访已逾期。" in built.text
     assert "<li>" in built.html
     # Building again, for her or for everyone, keeps the one digest of the day.
     again = digest.daily(province.alice, today)

@@ -17,8 +17,10 @@ from tests.factories import Province, user
 
 
 def client_for(someone: object) -> Client:
+    """A client logged in as ``someone``, reading English so tests match source strings."""
     client = Client()
     client.force_login(someone)  # type: ignore[arg-type]
+    client.cookies["django_language"] = "en"
     return client
 
 

@@ -50,7 +50,7 @@ class RosterField(models.TextChoices):
 
 class RuleStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
-    ON = "on", _("On")
+    ON = "on", pgettext_lazy("rule status", "On")
     OFF = "off", _("Off")
 
 

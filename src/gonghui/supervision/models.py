@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gonghui.audit.models import Audited
 from gonghui.hardship.models import staff_field
@@ -335,7 +336,7 @@ class TaskStatus(models.TextChoices):
     IN_PROGRESS = "in_progress", _("In progress")
     FINDINGS = "findings", _("Findings recorded")
     RECTIFIED = "rectified", _("Rectified")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("task", "Closed")
 
 
 class FindingResult(models.TextChoices):
