@@ -60,4 +60,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # Supervision: follow-ups, supervision tasks and the daily digest.
     path("", include("gonghui.web.urls_tasks")),
     path("", include("gonghui.web.urls_supervision")),
+    # Discovery: roster and list uploads, the outreach worklist and coverage, link review.
+    path("", include("gonghui.web.urls_imports")),
+    path("", include("gonghui.web.urls_outreach")),
+    path("", include("gonghui.web.urls_linkage")),
 ]
