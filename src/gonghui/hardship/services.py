@@ -250,6 +250,10 @@ def open_application(user: User, app: Application) -> HardshipFile:
                     file=file, actor=user, kind=EventKind.CREATED, to_status=file.status
                 )
                 assess(file)
+                # A candidate found by screening for this household is now being helped.
+                from gonghui.discovery import outreach  # the discovery app imports hardship
+
+                outreach.file_opened(user, file)
             return file
         except IntegrityError:
             file.pk = None  # a concurrent application took the number; try the next one
