@@ -425,3 +425,151 @@ class Candidate(Audited):
 
     def audit_org_path(self) -> str:
         return self.organisation.path
+
+
+# --- fuzzy linkage (issue 4, point 4): the review queue and the links ---------------------
+
+
+class LinkKind(models.TextChoices):
+    LINK = "link", _("List row to worker")
+    DEDUPE = "dedupe", _("Worker registered twice")
+
+
+class LinkDecision(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SAME_PERSON = "same_person", _("Same person")
+    DIFFERENT_PEOPLE = "different_people", _("Different people")
+    UNSURE = "unsure", _("Unsure")
+
+
+class LinkMethod(models.TextChoices):
+    AUTO = "auto", _("Linked by the model")
+    REVIEWED = "reviewed", _("Decided by a reviewer")
+
+
+class LinkReview(Audited):
+    """A pair in the grey zone of the linkage, waiting for a person: a list row and a
+    worker (``kind`` link) or two workers who may be one (``kind`` dedupe), with the match
+    probability, the fields that agreed and the level reached per field. It sits in the
+    queue of the worker's union. A run replaces the pending pairs of its list; decided
+    pairs stay (and are the labels the model is re-trained on)."""
+
+    kind = models.CharField(_("kind"), max_length=8, choices=LinkKind.choices)
+    list_import = models.ForeignKey(
+        ListImport,
+        verbose_name=_("external list"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="link_reviews",
+    )
+    row_no = models.BigIntegerField(_("row"), null=True, blank=True)
+    worker = models.ForeignKey(
+        Worker, verbose_name=_("worker"), on_delete=models.CASCADE, related_name="+"
+    )
+    other_worker = models.ForeignKey(
+        Worker,
+        verbose_name=_("other worker"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("union responsible"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    rank = models.PositiveSmallIntegerField(_("rank"), default=1)
+    # Scores, not money: a probability and its log-odds in bits.
+    match_probability = models.FloatField(_("match probability"))
+    match_weight = models.FloatField(_("match weight"))
+    agreed = models.JSONField(_("fields that agreed"), default=list, blank=True)
+    levels = models.JSONField(_("level per field"), default=dict, blank=True)
+    run_key = models.CharField(_("run"), max_length=64, db_index=True)
+    decision = models.CharField(
+        _("decision"), max_length=16, choices=LinkDecision.choices, default=LinkDecision.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_field = "organisation"
+
+    class Meta:
+        verbose_name = _("link review")
+        verbose_name_plural = _("link reviews")
+        ordering = ["-match_probability", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "list_import", "row_no", "worker", "other_worker"],
+                name="link_review_once",
+            ),
+            # NULLs are distinct in a unique constraint: one per kind, on what it names.
+            models.UniqueConstraint(
+                fields=["list_import", "row_no", "worker"],
+                condition=models.Q(kind="link"),
+                name="link_review_row_once",
+            ),
+            models.UniqueConstraint(
+                fields=["worker", "other_worker"],
+                condition=models.Q(kind="dedupe"),
+                name="link_review_pair_once",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organisation", "decision"], name="link_review_queue"),
+        ]
+
+    def __str__(self) -> str:
+        other = self.row_no if self.kind == LinkKind.LINK else self.other_worker_id
+        return f"{self.kind}:{self.worker_id}~{other}"
+
+    def audit_org_path(self) -> str:
+        return self.organisation.path
+
+
+class ListRowLink(Audited):
+    """Which worker a row of an external list is: linked by the model above the threshold
+    (``auto``) or by a reviewer's decision (``reviewed``, never replaced by a run)."""
+
+    list_import = models.ForeignKey(
+        ListImport,
+        verbose_name=_("external list"),
+        on_delete=models.CASCADE,
+        related_name="row_links",
+    )
+    row_no = models.BigIntegerField(_("row"))
+    worker = models.ForeignKey(
+        Worker, verbose_name=_("worker"), on_delete=models.CASCADE, related_name="+"
+    )
+    probability = models.FloatField(_("match probability"))
+    method = models.CharField(_("method"), max_length=8, choices=LinkMethod.choices)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_field = "worker__organisation"
+
+    class Meta:
+        verbose_name = _("list row link")
+        verbose_name_plural = _("list row links")
+        ordering = ["list_import_id", "row_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["list_import", "row_no"], name="list_row_link_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.list_import_id}#{self.row_no}→{self.worker_id}"
+
+    def audit_org_path(self) -> str:
+        return self.worker.organisation.path

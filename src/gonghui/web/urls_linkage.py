@@ -1,3 +1,10 @@
-from django.urls import URLPattern, path  # noqa: F401
+"""The linkage review queue (issue 4, point 4)."""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import URLPattern, path
+
+from .views import linkage
+
+urlpatterns: list[URLPattern] = [
+    path("linkage/reviews/", linkage.review_list, name="link-review-list"),
+    path("linkage/reviews/<int:pk>/", linkage.review_detail, name="link-review"),
+]
