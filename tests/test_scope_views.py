@@ -28,6 +28,7 @@ from gonghui.assistance.models import (
     Payment,
     PaymentBatch,
 )
+from gonghui.discovery.models import LinkReview
 from gonghui.hardship import services
 from gonghui.hardship.models import Attachment, HardshipFile, LivingStandard
 from gonghui.organisations.choices import OrganisationKind
@@ -101,7 +102,49 @@ def alices_objects(province: Province) -> dict[str, int]:
         # Follow-ups and supervision tasks: a follow-up of the file, a task Hefei gave
         # Yaohai and its finding.
         **supervision_objects(province, file),
+        # Discovery imports: a roster import and an external list import of Yaohai.
+        **import_objects(province),
+        # Outreach: a candidate a screening rule flagged in Yaohai, and Yaohai's coverage.
+        **outreach_objects(province, file),
+        # Linkage: a pair in the review queue of the applicant's union.
+        "reviews": link_review(file).pk,
     }
+
+
+def link_review(file: HardshipFile) -> LinkReview:
+    return LinkReview.objects.create(
+        kind="link",
+        row_no=2,
+        worker=file.applicant,
+        organisation=file.applicant.organisation,
+        match_probability=0.5,
+        match_weight=0.0,
+        agreed=["name"],
+        levels={"name": "exact"},
+        run_key="scope",
+    )
+
+
+def outreach_objects(p: Province, file: HardshipFile) -> dict[str, int]:
+    from gonghui.discovery.models import Candidate, ScreeningRule, ScreeningRun
+
+    rule = ScreeningRule.objects.create(code="scope-rule", name="范围", definition={})
+    run = ScreeningRun.objects.create(
+        rule=rule,
+        rule_version=1,
+        kind="run",
+        organisation=p.yaohai,
+        created_by=p.adam,
+        as_of=datetime.date(2025, 6, 15),
+    )
+    candidate = Candidate.objects.create(
+        worker=file.applicant,
+        organisation=file.applicant.organisation,
+        rule=rule,
+        rule_version=1,
+        found_by=run,
+    )
+    return {"candidates": candidate.pk, "coverage": p.yaohai.pk}
 
 
 def competition(p: Province) -> Competition:
@@ -246,3 +289,27 @@ def test_the_outsider_still_sees_their_own(province: Province) -> None:
     response = client.get("/files/")
     assert response.status_code == 200
     assert response.context["page"].paginator.count == 0  # nothing of Alice's
+
+
+def import_objects(p: Province) -> dict[str, int]:
+    """A queued roster import and a list import of Yaohai (nothing run: the pages must
+    still answer for the insider)."""
+    from gonghui.discovery.models import ListImport, RosterImport, RosterSource
+
+    roster = RosterSource.objects.create(organisation=p.yaohai, name="瑶海区名册")
+    dibao = RosterSource.objects.create(organisation=p.yaohai, name="低保", kind="minimum_living")
+    common = {"organisation": p.yaohai, "created_by": p.adam, "size_bytes": 1, "file_format": "csv"}
+    roster_import = RosterImport.objects.create(
+        source=roster, file_name="r.csv", sha256="1" * 64, **common
+    )
+    list_import = ListImport.objects.create(
+        source=dibao,
+        kind="minimum_living",
+        agency="民政局",
+        period_from=datetime.date(2025, 1, 1),
+        period_to=datetime.date(2025, 6, 30),
+        file_name="l.csv",
+        sha256="2" * 64,
+        **common,
+    )
+    return {"rosters": roster_import.pk, "external-lists": list_import.pk}

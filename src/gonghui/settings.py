@@ -203,6 +203,9 @@ GONGHUI_DUCKDB_MEMORY = env_str("GONGHUI_DUCKDB_MEMORY", "4GB")
 # Rows loaded into the Django database per transaction: an interrupted import resumes
 # after the last chunk it committed.
 GONGHUI_ROSTER_CHUNK = env_int("GONGHUI_ROSTER_CHUNK", 100_000)
+# Imports started from a page run as a detached `gonghui` process (discovery/jobs.py), so a
+# web worker's restart does not kill them; tests run them in the request instead.
+GONGHUI_JOBS_INLINE = env_bool("GONGHUI_JOBS_INLINE", False)
 
 # Screening rules run on DuckDB in process, or on a Spark cluster for a national deployment
 # (docs/discovery.md): the master URL, where the cluster reads the same Parquet files, and
