@@ -15,6 +15,7 @@ from gonghui.discovery.models import LinkReview, ListRowLink
 from gonghui.people.idnumber import mask_id_number, mask_phone
 from tests.factories import Province, user
 from tests.test_linking import POPULATION, import_list, registry, write_list
+from tests.web_helpers import logged_in
 
 
 @pytest.fixture(autouse=True)
@@ -32,24 +33,24 @@ def queued(province: Province, tmp_path: Path) -> LinkReview:
 
 def test_the_queue_lists_pending_pairs_in_scope(province: Province, queued: LinkReview) -> None:
     client = Client()
-    client.force_login(province.rita)
+    logged_in(client, province.rita)
     response = client.get(reverse("link-review-list"))
     assert response.status_code == 200
     assert response.context["page"].paginator.count == 1
     text = response.content.decode()
     assert "赵丽" in text and reverse("link-review", args=[queued.pk]) in text
     assert "13011112222" not in text and queued.worker.phone not in text
-    client.force_login(province.charlie)  # Jinghu: not their worker
+    logged_in(client, province.charlie)  # Jinghu: not their worker
     response = client.get(reverse("link-review-list"))
     assert response.status_code == 200 and response.context["page"].paginator.count == 0
     assert client.get(reverse("link-review", args=[queued.pk])).status_code == 404
-    client.force_login(province.leo)  # a leader neither runs nor decides
+    logged_in(client, province.leo)  # a leader neither runs nor decides
     assert client.get(reverse("link-review-list")).status_code == 403
 
 
 def test_the_pair_side_by_side_is_masked(province: Province, queued: LinkReview) -> None:
     client = Client()
-    client.force_login(province.rita)  # may see personal data on a household's page
+    logged_in(client, province.rita)  # may see personal data on a household's page
     response = client.get(reverse("link-review", args=[queued.pk]))
     assert response.status_code == 200
     text = response.content.decode()
@@ -67,7 +68,7 @@ def test_the_pair_side_by_side_is_masked(province: Province, queued: LinkReview)
 
 def test_a_decision_from_the_page(province: Province, queued: LinkReview) -> None:
     client = Client()
-    client.force_login(province.rita)
+    logged_in(client, province.rita)
     url = reverse("link-review", args=[queued.pk])
     assert client.post(url, {"decision": "maybe"}).status_code == 400
     response = client.post(url, {"decision": "same_person", "note": "电话核实"})
@@ -83,7 +84,7 @@ def test_a_decision_from_the_page(province: Province, queued: LinkReview) -> Non
     assert listing.context["page"].paginator.count == 1
     # An administrator sees the queue but a county one only their subtree.
     county = user("wuhu_admin", Role.ADMIN, province.jinghu)
-    client.force_login(county)
+    logged_in(client, county)
     assert client.post(url, {"decision": "unsure"}).status_code == 404
-    client.force_login(province.audrey)  # an auditor may not decide
+    logged_in(client, province.audrey)  # an auditor may not decide
     assert client.post(url, {"decision": "unsure"}).status_code in (403, 404)
