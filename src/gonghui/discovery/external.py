@@ -13,12 +13,10 @@ rename, and only a *done* import is read by the screening), so running it again 
 from __future__ import annotations
 
 import datetime
-import shutil
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -30,7 +28,16 @@ from . import engine, lists
 from .choices import ImportPhase, ImportStatus, SourceKind
 from .columns import check_mapping
 from .models import ListImport, RosterSource
-from .services import Progress, _source, fingerprint, reason_label, reason_text, require_importer
+from .services import (
+    Progress,
+    _source,
+    create_import,
+    fingerprint,
+    reason_label,
+    reason_text,
+    require_importer,
+    stored_file,
+)
 
 
 def list_source(user: Any, name: str, kind: str, create: bool = False) -> RosterSource:
@@ -96,30 +103,19 @@ def start_list_import(
                 field="file",
             )
         return found
-    try:
-        with transaction.atomic():
-            imp = ListImport.objects.create(
-                source=source,
-                kind=source.kind,
-                organisation=user.organisation,
-                agency=(agency or source.name)[:100],
-                period_from=period_from,
-                period_to=period_to,
-                created_by=user,
-                file_name=(file_name or path.name)[:255],
-                sha256=sha,
-                size_bytes=size,
-                file_format="xlsx" if path.suffix.lower() == ".xlsx" else "csv",
-            )
-    except IntegrityError:
-        raise Conflict(_("This file is being imported from this source already."), "file") from None
-    imp.work_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, stored_file(imp))
-    return imp
-
-
-def stored_file(imp: ListImport) -> Path:
-    return imp.work_dir / f"source.{imp.file_format}"
+    return create_import(
+        ListImport,
+        user,
+        source,
+        path,
+        file_name,
+        sha,
+        size,
+        kind=source.kind,
+        agency=(agency or source.name)[:100],
+        period_from=period_from,
+        period_to=period_to,
+    )
 
 
 def run_list_import(import_id: int, progress: Progress | None = None) -> ListImport:

@@ -112,9 +112,24 @@ def start_import(
         if found.status == ImportStatus.DONE:
             raise Conflict(already_done(found), field="file")
         return found
+    return create_import(RosterImport, user, source, path, file_name, sha, size)
+
+
+def create_import(
+    model: Any,
+    user: Any,
+    source: Any,
+    path: Path,
+    file_name: str | None,
+    sha: str,
+    size: int,
+    **extra: Any,
+) -> Any:
+    """A new roster or list import with its own copy of the file; one import of a file per
+    source at a time (a unique constraint: two uploads at once get a clear refusal)."""
     try:
         with transaction.atomic():
-            imp = RosterImport.objects.create(
+            imp = model.objects.create(
                 source=source,
                 organisation=user.organisation,
                 created_by=user,
@@ -122,6 +137,7 @@ def start_import(
                 sha256=sha,
                 size_bytes=size,
                 file_format="xlsx" if path.suffix.lower() == ".xlsx" else "csv",
+                **extra,
             )
     except IntegrityError:
         raise Conflict(_("This file is being imported from this source already."), "file") from None
@@ -137,7 +153,8 @@ def already_done(imp: RosterImport) -> str:
     ) % {"date": timezone.localtime(imp.created_at).date(), "id": imp.pk, "loaded": imp.rows_loaded}
 
 
-def stored_file(imp: RosterImport) -> Path:
+def stored_file(imp: Any) -> Path:
+    """Where an import (roster or list) keeps its copy of the uploaded file."""
     return imp.work_dir / f"source.{imp.file_format}"
 
 
