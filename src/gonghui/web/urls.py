@@ -64,4 +64,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("gonghui.web.urls_imports")),
     path("", include("gonghui.web.urls_outreach")),
     path("", include("gonghui.web.urls_linkage")),
+    path("", include("gonghui.web.urls_rules")),
 ]
