@@ -38,6 +38,10 @@ from tests.factories import Province, user
 
 PARAM = re.compile(r"<(?:int:)?(\w+)>|\(\?P<(\w+)>[^)]*\)")
 
+# Kinds that belong to no union: every administrator with the role reaches them, and what
+# they show is scoped instead (see the test of each kind below the walk).
+SHARED = {"rules"}  # screening rules: test_a_rule_is_shared_but_its_runs_are_scoped
+
 
 def patterns(resolver: URLResolver, prefix: str = "") -> Iterator[str]:
     for entry in resolver.url_patterns:
@@ -62,6 +66,8 @@ def fill(route: str, ids: dict[str, int]) -> str:
             continue
         name = match.group(1) or match.group(2)
         kind = "member" if name == "member_pk" else parts[index - 1]
+        if kind in SHARED:
+            return ""
         if kind not in ids:
             pytest.fail(f"No object of kind {kind!r} for {route}: add it to the test")
         out.append(str(ids[kind]))
@@ -108,6 +114,9 @@ def alices_objects(province: Province) -> dict[str, int]:
         **outreach_objects(province, file),
         # Linkage: a pair in the review queue of the applicant's union.
         "reviews": link_review(file).pk,
+        # Screening rules: Yaohai's run of the rule, and the start of the linkage of
+        # Yaohai's list.
+        **rule_objects(),
     }
 
 
@@ -313,3 +322,29 @@ def import_objects(p: Province) -> dict[str, int]:
         **common,
     )
     return {"rosters": roster_import.pk, "external-lists": list_import.pk}
+
+
+def rule_objects() -> dict[str, int]:
+    """Yaohai's run of the outreach rule (``outreach_objects``), and Yaohai's list for the
+    start of its linkage (``import_objects``)."""
+    from gonghui.discovery.models import ListImport, ScreeningRun
+
+    run = ScreeningRun.objects.get(rule__code="scope-rule")
+    return {"runs": run.pk, "linkage": ListImport.objects.get(file_name="l.csv").pk}
+
+
+def test_a_rule_is_shared_but_its_runs_are_scoped(
+    province: Province, alices_objects: dict[str, int]
+) -> None:
+    from gonghui.discovery.models import ScreeningRule
+
+    rule = ScreeningRule.objects.get(code="scope-rule")
+    wuhu_admin = user("wuhu_admin", Role.ADMIN, province.jinghu)
+    outsider, insider = Client(), Client()
+    outsider.force_login(wuhu_admin)
+    insider.force_login(province.adam)
+    url = f"/rules/{rule.pk}/"
+    assert outsider.get(url).context["page"].paginator.count == 0  # not Yaohai's run
+    assert insider.get(url).context["page"].paginator.count == 1
+    assert outsider.get("/rules/").context["rows"][0]["last_run"] is None
+    assert outsider.get(f"/rules/runs/{alices_objects['runs']}/").status_code == 404
