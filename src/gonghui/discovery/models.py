@@ -81,12 +81,12 @@ class RosterSource(Audited):
         return self.organisation.path
 
 
-class RosterImport(Audited):
-    """One file imported from a source: its fingerprint, progress and report."""
+class ImportRecord(Audited):
+    """What every import of a file keeps: who and when, the file's fingerprint, progress,
+    the counts of its report and its headers. Rosters and external lists build on it."""
 
-    source = models.ForeignKey(
-        RosterSource, verbose_name=_("source"), on_delete=models.PROTECT, related_name="imports"
-    )
+    work_folder = ""  # the folder under the discovery directory for this kind of import
+
     organisation = models.ForeignKey(
         Organisation, verbose_name=_("union"), on_delete=models.PROTECT, related_name="+"
     )
@@ -99,9 +99,6 @@ class RosterImport(Audited):
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-    # Set when the checked rows are in the analytical store; a resumed import starts loading.
-    staged_at = models.DateTimeField(_("checked at"), null=True, blank=True)
-
     file_name = models.CharField(_("file name"), max_length=255)
     sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
     size_bytes = models.BigIntegerField(_("size in bytes"))
@@ -118,14 +115,9 @@ class RosterImport(Audited):
     progress_total = models.BigIntegerField(_("progress total"), default=0)
 
     rows_read = models.BigIntegerField(_("rows read"), default=0)
-    rows_accepted = models.BigIntegerField(_("rows accepted"), default=0)
     rows_loaded = models.BigIntegerField(_("rows loaded"), default=0)
     rows_rejected = models.BigIntegerField(_("rows rejected"), default=0)
     rows_duplicate = models.BigIntegerField(_("duplicate rows in the file"), default=0)
-    rows_existing = models.BigIntegerField(_("workers already registered"), default=0)
-    chunks_total = models.IntegerField(_("chunks"), default=0)
-
-    # The file's headers, field → header as mapped, and the headers nobody asked for.
     headers = models.JSONField(_("headers"), default=list, blank=True)
     columns = models.JSONField(_("columns"), default=dict, blank=True)
     ignored_headers = models.JSONField(_("ignored headers"), default=list, blank=True)
@@ -136,6 +128,43 @@ class RosterImport(Audited):
 
     # Progress moves many times a second; the audit trail records the state changes.
     audit_exclude = ("progress_done", "progress_total", "phase")
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.pk})"
+
+    def audit_org_path(self) -> str:
+        return self.organisation.path
+
+    @property
+    def work_dir(self) -> Path:
+        return work_root() / self.work_folder / f"{self.pk:08d}"
+
+    @property
+    def percent(self) -> int:
+        if not self.progress_total:
+            return 100 if self.status == ImportStatus.DONE else 0
+        return min(100, int(100 * self.progress_done / self.progress_total))
+
+
+class RosterImport(ImportRecord):
+    """One roster file imported from a source: its fingerprint, progress and report."""
+
+    work_folder = "imports"
+
+    source = models.ForeignKey(
+        RosterSource, verbose_name=_("source"), on_delete=models.PROTECT, related_name="imports"
+    )
+    # Set when the checked rows are in the analytical store; a resumed import starts loading.
+    staged_at = models.DateTimeField(_("checked at"), null=True, blank=True)
+
+    rows_accepted = models.BigIntegerField(_("rows accepted"), default=0)
+    rows_existing = models.BigIntegerField(_("workers already registered"), default=0)
+    chunks_total = models.IntegerField(_("chunks"), default=0)
+
+    # The file's headers, field → header as mapped, and the headers nobody asked for.
 
     class Meta:
         verbose_name = _("roster import")
@@ -152,22 +181,6 @@ class RosterImport(Audited):
                 violation_error_message=_("This file has already been imported from this source."),
             )
         ]
-
-    def __str__(self) -> str:
-        return f"{self.file_name} ({self.pk})"
-
-    def audit_org_path(self) -> str:
-        return self.organisation.path
-
-    @property
-    def work_dir(self) -> Path:
-        return work_root() / "imports" / f"{self.pk:08d}"
-
-    @property
-    def percent(self) -> int:
-        if not self.progress_total:
-            return 100 if self.status == ImportStatus.DONE else 0
-        return min(100, int(100 * self.progress_done / self.progress_total))
 
 
 class RosterImportChunk(models.Model):
@@ -196,60 +209,22 @@ class RosterImportChunk(models.Model):
         return f"{self.roster_import_id}#{self.number}"
 
 
-class ListImport(Audited):
+class ListImport(ImportRecord):
     """One file of an external list (低保 recipients, medical expenses …) from a typed
     source: its period, its provenance (agency, file, who, when, SHA-256) and its report. The
     rows are in ``work_dir/rows.parquet``; nothing of them is in the database."""
+
+    work_folder = "lists"
 
     source = models.ForeignKey(
         RosterSource, verbose_name=_("source"), on_delete=models.PROTECT, related_name="lists"
     )
     kind = models.CharField(_("kind"), max_length=20, choices=SourceKind.choices)
-    organisation = models.ForeignKey(
-        Organisation, verbose_name=_("union"), on_delete=models.PROTECT, related_name="+"
-    )
     agency = models.CharField(_("agency"), max_length=100)
     period_from = models.DateField(_("period from"))
     period_to = models.DateField(_("period to"))
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("imported by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
-    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
-    file_name = models.CharField(_("file name"), max_length=255)
-    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
-    size_bytes = models.BigIntegerField(_("size in bytes"))
-    file_format = models.CharField(_("format"), max_length=8)
-    encoding = models.CharField(_("encoding"), max_length=16, blank=True)
-
-    status = models.CharField(
-        _("status"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.QUEUED
-    )
-    phase = models.CharField(
-        _("phase"), max_length=12, choices=ImportPhase.choices, default=ImportPhase.WAITING
-    )
-    progress_done = models.BigIntegerField(_("progress"), default=0)
-    progress_total = models.BigIntegerField(_("progress total"), default=0)
-
-    rows_read = models.BigIntegerField(_("rows read"), default=0)
-    rows_loaded = models.BigIntegerField(_("rows loaded"), default=0)
-    rows_rejected = models.BigIntegerField(_("rows rejected"), default=0)
-    rows_duplicate = models.BigIntegerField(_("duplicate rows in the file"), default=0)
     rows_without_id = models.BigIntegerField(_("rows without a valid ID number"), default=0)
-
-    headers = models.JSONField(_("headers"), default=list, blank=True)
-    columns = models.JSONField(_("columns"), default=dict, blank=True)
-    ignored_headers = models.JSONField(_("ignored headers"), default=list, blank=True)
-    error = models.TextField(_("error"), blank=True)
-
-    objects = ScopedQuerySet.as_manager()
-    scope_field = "organisation"
-    audit_exclude = ("progress_done", "progress_total", "phase")
 
     class Meta:
         verbose_name = _("external list import")
@@ -268,22 +243,6 @@ class ListImport(Audited):
                 violation_error_message=_("The period must end on or after its first day."),
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.file_name} ({self.pk})"
-
-    def audit_org_path(self) -> str:
-        return self.organisation.path
-
-    @property
-    def work_dir(self) -> Path:
-        return work_root() / "lists" / f"{self.pk:08d}"
-
-    @property
-    def percent(self) -> int:
-        if not self.progress_total:
-            return 100 if self.status == ImportStatus.DONE else 0
-        return min(100, int(100 * self.progress_done / self.progress_total))
 
 
 class ScreeningRule(Audited):
