@@ -19,6 +19,7 @@ from gonghui.hardship import rules
 from gonghui.hardship.choices import Exclusion, FileStatus, HardshipCategory, HardshipCause
 from gonghui.hardship.queue import QueueKind
 from gonghui.people import personal as personal_rule
+from gonghui.web import nav
 
 register = template.Library()
 
@@ -244,3 +245,10 @@ def result_rows(context: Context, files: Iterable[Any]) -> str:
         return {"phone": phone, "applied": _day(file.applied_on)}
 
     return _rows(context, files, RESULT_ROW, more)
+
+
+@register.simple_tag(takes_context=True)
+def main_nav(context: Context) -> SafeString:
+    """``{% main_nav %}``: the grouped navigation for the logged-in user (web/nav.py)."""
+    request = context["request"]
+    return nav.main_nav(request.user, request.path)
