@@ -139,6 +139,38 @@ def test_it_reads_english_headers_and_xlsx(province: Province, tmp_path: Path) -
     assert str(Membership.objects.get(worker__name="张2").since) == "2021-01-02"
 
 
+def test_xlsx_cells_typed_as_numbers_and_dates_read_as_a_clerk_typed_them(
+    province: Province, tmp_path: Path
+) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(EN)
+    typed = person(3)
+    # Excel turns a long digit string typed as a number into a float: a phone survives
+    # (11 digits), an ID number does not (15 significant digits) and is refused, not guessed.
+    sheet.append(
+        [typed[0], typed[1], int(typed[2]), 340102, typed[4], datetime.datetime(2019, 5, 6)]
+    )
+    sheet.append([*person(4)[:1], float(person(4)[1][:17] + "0"), *person(4)[2:]])
+    book.save(tmp_path / "typed.xlsx")
+    imp = run(province, tmp_path / "typed.xlsx")
+    assert (imp.rows_loaded, imp.rows_rejected) == (1, 1)
+    worker = Worker.objects.get()
+    assert (worker.name, worker.phone) == ("张3", typed[2])
+    assert str(Membership.objects.get(worker=worker).since) == "2019-05-06"
+
+
+def test_an_empty_workbook_is_explained(province: Province, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    Workbook().save(tmp_path / "empty.xlsx")
+    imp = services.start_import(importer(province), source(province), tmp_path / "empty.xlsx")
+    with translation.override("en"), pytest.raises(DomainError, match="empty"):
+        services.run_import(imp.pk)
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
