@@ -239,3 +239,25 @@ def test_dedupe_queues_a_worker_registered_twice(province: Province) -> None:
     again = linking.run_dedupe(province.adam, population=POPULATION, seed=7)
     assert again.kept_decided == 1 and again.reviews == 0
     assert LinkReview.objects.get(kind="dedupe").decision == "same_person"
+
+
+def test_a_merged_pair_leaves_the_registry_and_its_decision_stands(province: Province) -> None:
+    from gonghui.people.merge import merge_workers
+
+    w = registry(province)
+    twin = make_worker(province, "张伟强", D(1985, 3, 12), 17, "13800000001")
+    linking.run_dedupe(province.adam, population=POPULATION, seed=7)
+    pair = LinkReview.objects.get(kind="dedupe")
+    assert not linking.to_merge(province.alice).exists()  # not decided yet
+    linking.decide(province.rita, pair, LinkDecision.SAME_PERSON)
+    assert list(linking.to_merge(province.alice)) == [pair]
+    assert not linking.to_merge(province.charlie).exists()  # Jinghu: not their pair
+    merge_workers(province.alice, w["zhang"], twin, pair)
+    assert not linking.to_merge(province.alice).exists()
+    with pytest.raises(DomainError) as settled:
+        linking.decide(province.rita, pair, LinkDecision.DIFFERENT_PEOPLE)
+    assert settled.value.field == "decision"
+    again = linking.run_dedupe(province.adam, population=POPULATION, seed=7)
+    assert again.registry_rows == 5  # the merged record is not compared again
+    assert again.reviews == 0 and again.kept_decided == 1
+    assert LinkReview.objects.get(kind="dedupe").decision == "same_person"

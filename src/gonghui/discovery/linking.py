@@ -4,6 +4,7 @@ pages, the API and the command line call around the Splink engine (:mod:`.linkag
     run_linkage(user, list_import)       # link a list's rows without a usable ID number
     run_dedupe(user)                     # workers registered twice, in the user's subtree
     decide(user, review, decision, note) # a reviewer's decision on one pair
+    to_merge(user)                       # workers decided "same person", not yet merged
     labels_for(list_import)              # the decided pairs, as Splink's labels
 
 **The registry side.** The engine reads Parquet; the workers live in the Django database,
@@ -31,6 +32,11 @@ leaves the queue, a pair decided "different people" is neither linked nor asked 
 Every run leaves one audit entry (what it read, linked and queued, its ``run_key``); each
 decision is audited by the models themselves.
 
+**Workers registered twice.** "Same person" on a dedupe pair links nothing by itself: the
+two records are merged by someone who edits people (``people.merge.merge_workers``, from the
+review page or ``gonghui workers merge``); :func:`to_merge` is the list waiting for that.
+Once merged, the pair's decision can no longer change.
+
 Who: administrators (``IMPORT_ROSTERS``) run the linkage, case workers and reviewers
 (``MANAGE_FILED``) decide, each in their subtree.
 """
@@ -47,6 +53,7 @@ from typing import Any
 
 import duckdb
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -462,6 +469,11 @@ def decide(user: Any, review: LinkReview, decision: str, note: str = "") -> Link
         )
         if found is None:
             raise NotAllowed(_("This pair is in the queue of another union."))
+        if found.kind == LinkKind.DEDUPE and _merged(found):
+            raise DomainError(
+                _("These two records are merged: the decision can no longer change."),
+                "decision",
+            )
         before = found.decision
         found.decision, found.note = decision, note
         found.decided_by, found.decided_at = user, timezone.now()
@@ -469,6 +481,22 @@ def decide(user: Any, review: LinkReview, decision: str, note: str = "") -> Link
         if found.kind == LinkKind.LINK and found.list_import_id is not None:
             _apply_link(found, before)
     return found
+
+
+def _merged(review: LinkReview) -> bool:
+    ids = [review.worker_id, review.other_worker_id]
+    return Worker.objects.filter(pk__in=ids, merged_into__in=ids).exists()
+
+
+def to_merge(user: Any) -> QuerySet[LinkReview]:
+    """Pairs of the user's subtree decided "same person" whose records are both still in
+    the registry: the work left for someone who edits people."""
+    return LinkReview.objects.for_user(user).filter(
+        kind=LinkKind.DEDUPE,
+        decision=LinkDecision.SAME_PERSON,
+        worker__merged_into__isnull=True,
+        other_worker__merged_into__isnull=True,
+    )
 
 
 def _apply_link(review: LinkReview, before: str) -> None:
@@ -562,4 +590,5 @@ __all__ = [
     "may_run",
     "run_dedupe",
     "run_linkage",
+    "to_merge",
 ]

@@ -28,8 +28,25 @@ from .choices import (
 )
 
 
+class WorkerQuerySet(ScopedQuerySet["Worker"]):
+    def current(self) -> WorkerQuerySet:
+        """Workers not merged into another record (``people/merge.py``)."""
+        return self.filter(merged_into__isnull=True)
+
+    def for_user(self, user: Any, *, merged: bool = False) -> WorkerQuerySet:
+        """The user's workers. A record merged into another one is hidden from every list,
+        search and choice (it lives on only as the survivor's history) unless ``merged``
+        asks for it: the page that redirects an old link to the survivor does."""
+        workers: WorkerQuerySet = super().for_user(user)  # type: ignore[assignment]
+        return workers if merged else workers.current()
+
+
 class Worker(Audited):
-    """A person, keyed by resident ID number; birth date and sex come from the number."""
+    """A person, keyed by resident ID number; birth date and sex come from the number.
+
+    A person registered twice is merged (``people/merge.py``): the duplicate record stays,
+    with its ID number, marked ``merged_into`` the survivor, and everything that pointed at
+    it points at the survivor."""
 
     id_number = models.CharField(_("ID number"), max_length=18, unique=True)
     name = models.CharField(pgettext_lazy("person", "name"), max_length=64, db_index=True)
@@ -53,8 +70,18 @@ class Worker(Audited):
     employer = models.CharField(_("employer"), max_length=128, blank=True)
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed at"), auto_now=True)
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="merged_records",
+    )
+    merged_at = models.DateTimeField(_("merged on"), null=True, blank=True, editable=False)
 
-    objects = ScopedQuerySet.as_manager()
+    objects = WorkerQuerySet.as_manager()
     scope_field = "organisation"
 
     class Meta:

@@ -7,4 +7,5 @@ from .views import linkage
 urlpatterns: list[URLPattern] = [
     path("linkage/reviews/", linkage.review_list, name="link-review-list"),
     path("linkage/reviews/<int:pk>/", linkage.review_detail, name="link-review"),
+    path("linkage/reviews/<int:pk>/merge/", linkage.review_merge, name="link-review-merge"),
 ]

@@ -7,6 +7,11 @@ outside the user's subtree is a 404; the decision is one call to
 :func:`gonghui.discovery.linking.decide`. ID numbers and phones are always masked here: the
 page compares a list row with a worker who may not be that person, which is not a page
 about one household (``people/personal.py``); the levels per field tell how they differ.
+
+A pair of workers decided "same person" is then merged from the same page by someone who
+edits people: they see what each record holds, pick the record that stays (the suggestion:
+a valid ID number, then more history) and confirm; :func:`gonghui.people.merge.merge_workers`
+does the rest. The queue's "to merge" view lists the pairs waiting for that.
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from gonghui.discovery import linking
 from gonghui.discovery.models import LinkDecision, LinkKind, LinkReview, ListImport
 from gonghui.errors import DomainError
 from gonghui.organisations.scoping import get_for_user_or_404
+from gonghui.people import merge
 from gonghui.people.models import Worker
 from gonghui.people.personal import may_reveal, shown
 from gonghui.web.http import AuthedRequest, attach_error, error_status, paginate
@@ -52,7 +59,22 @@ LEVEL_LABELS = {
     "different": gettext_lazy("different"),
     "null": gettext_lazy("missing on one side"),
 }
-FILTERS = ("pending", "decided", "all")
+FILTERS = ("pending", "decided", "to_merge", "all")
+
+
+class MergeForm(forms.Form):
+    survivor = forms.TypedChoiceField(
+        label=gettext_lazy("The record that stays"), coerce=int, widget=forms.RadioSelect
+    )
+
+    def __init__(self, *args: Any, workers: tuple[Worker, Worker], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.workers = {w.pk: w for w in workers}
+        field = self.fields["survivor"]
+        field.choices = [  # type: ignore[attr-defined]
+            (w.pk, _("Worker %(pk)s · %(union)s") % {"pk": w.pk, "union": w.organisation.name})
+            for w in workers
+        ]
 
 
 class DecisionForm(forms.Form):
@@ -102,6 +124,8 @@ def review_list(request: AuthedRequest) -> HttpResponse:
     )
     if shown_filter == "pending":
         reviews = reviews.filter(decision=LinkDecision.PENDING)
+    elif shown_filter == "to_merge":
+        reviews = reviews.filter(pk__in=linking.to_merge(request.user).values("pk"))
     elif shown_filter == "decided":
         reviews = reviews.exclude(decision=LinkDecision.PENDING)
     kind = request.GET.get("kind", "")
@@ -144,6 +168,7 @@ def _review_page(
     review: LinkReview,
     form: DecisionForm | None = None,
     status: int = 200,
+    merge_form: MergeForm | None = None,
 ) -> HttpResponse:
     reveal = may_reveal(request.user, single_household=False)
     if review.kind == LinkKind.LINK:
@@ -172,12 +197,48 @@ def _review_page(
         "percent": f"{review.match_probability * 100:.1f}",
         "may_decide": linking.may_decide(request.user),
         "form": form or DecisionForm(initial={"note": review.note}),
+        **_merge_context(request, review, merge_form),
     }
     return render(request, "web/linkage/review.html", context, status=status)
 
 
-@login_required
-def review_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+def _pair(review: LinkReview) -> tuple[Worker, Worker] | None:
+    if review.kind != LinkKind.DEDUPE or review.other_worker is None:
+        return None
+    return review.other_worker, review.worker
+
+
+def _merge_context(
+    request: AuthedRequest, review: LinkReview, form: MergeForm | None
+) -> dict[str, Any]:
+    """What the page shows about merging a pair of workers: done, waiting for someone who
+    edits people, or the form with what each record holds."""
+    pair = _pair(review)
+    if pair is None:
+        return {}
+    merged = next((w for w in pair if w.merged_into_id in {p.pk for p in pair}), None)
+    if merged is not None:
+        return {"merged": merged}
+    if review.decision != LinkDecision.SAME_PERSON:
+        return {}
+    user = request.user
+    in_scope = Worker.objects.for_user(user).filter(pk__in=[w.pk for w in pair]).count() == 2
+    if not (merge.may_merge(user) and in_scope):
+        return {"merge_waits": True}
+    held = merge.holdings(*pair)
+    first, second = (held[w.pk] for w in pair)
+    keys = [key for key in first if first[key] or second[key]]
+    stays = merge.default_survivor(*pair, held=held)
+    goes = pair[0] if stays == pair[1] else pair[1]
+    return {
+        "merge_form": form or MergeForm(workers=pair, initial={"survivor": stays.pk}),
+        "holdings": [(merge.relation_label(k), first[k], second[k]) for k in keys],
+        "suggested": stays,
+        "four_eyes": review.decided_by_id == user.pk and merge.carries_money(held[goes.pk]),
+    }
+
+
+def _review(request: AuthedRequest, pk: int) -> LinkReview:
     review = get_for_user_or_404(
         LinkReview.objects.select_related(
             "worker__organisation",
@@ -190,6 +251,12 @@ def review_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     _require_queue(request)
+    return review
+
+
+@login_required
+def review_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    review = _review(request, pk)
     if request.method != "POST":
         return _review_page(request, review)
     if not linking.may_decide(request.user):
@@ -204,6 +271,12 @@ def review_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         attach_error(request, form, exc)
         return _review_page(request, review, form, error_status(exc))
+    same = form.cleaned_data["decision"] == LinkDecision.SAME_PERSON
+    if same and _pair(review) is not None and merge.may_merge(request.user):
+        messages.success(
+            request, _("The decision is recorded. Choose the record that stays and merge them.")
+        )
+        return redirect("link-review", pk=review.pk)
     messages.success(request, _("The decision is recorded."))
     following = (
         LinkReview.objects.for_user(request.user)
@@ -214,3 +287,33 @@ def review_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     if following is not None:
         return redirect("link-review", pk=following.pk)
     return redirect("link-review-list")
+
+
+@login_required
+@require_POST
+def review_merge(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Merge the pair: the chosen record stays, the other is merged into it."""
+    review = _review(request, pk)
+    pair = _pair(review)
+    if pair is None or not merge.may_merge(request.user):
+        raise PermissionDenied
+    form = MergeForm(request.POST, workers=pair)
+    if not form.is_valid():
+        return _review_page(request, review, status=400, merge_form=form)
+    survivor = form.workers[form.cleaned_data["survivor"]]
+    duplicate = pair[0] if survivor == pair[1] else pair[1]
+    try:
+        result = merge.merge_workers(request.user, survivor, duplicate, review)
+    except DomainError as exc:
+        attach_error(request, form, exc)
+        return _review_page(request, review, status=error_status(exc), merge_form=form)
+    names = {"duplicate": duplicate.pk, "survivor": survivor.pk, "name": survivor.name}
+    if result.already:
+        messages.info(
+            request, _("Worker %(duplicate)s was already merged into %(survivor)s.") % names
+        )
+    else:
+        messages.success(
+            request, _("Worker %(duplicate)s is merged into %(survivor)s (%(name)s).") % names
+        )
+    return redirect("link-review", pk=review.pk)

@@ -124,6 +124,11 @@ def worker_new(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def worker_edit(request: AuthedRequest, pk: int) -> HttpResponse:
+    merged = Worker.objects.for_user(request.user, merged=True).filter(merged_into__isnull=False)
+    survivor = merged.filter(pk=pk).values_list("merged_into", flat=True).first()
+    if survivor is not None:  # an old link to a record merged into another: the survivor
+        messages.info(request, _("Worker %(pk)s was merged into this record.") % {"pk": pk})
+        return redirect("worker-edit", pk=survivor)
     worker = get_for_user_or_404(Worker.objects.select_related("organisation"), request.user, pk=pk)
     require_capability(request, Capability.EDIT_PEOPLE)
     form = _worker_form(request, worker)
