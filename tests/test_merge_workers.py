@@ -20,6 +20,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from gonghui.assistance import accounts
@@ -46,6 +47,7 @@ from gonghui.people.search import search_workers
 from tests.aid import build_money
 from tests.cases import open_file
 from tests.factories import Province, worker
+from tests.web_helpers import logged_in
 from tests.test_payments import ICBC, card
 
 D = datetime.date
@@ -337,6 +339,20 @@ def test_the_duplicate_is_hidden_and_cannot_be_merged_again(province: Province, 
         merge_workers(province.alice, t.other, d)
     assert elsewhere.value.field == "duplicate"
     assert AuditEntry.objects.count() == entries
+
+
+def test_the_merged_number_still_finds_the_person(
+    province: Province, t: Twins, client: Any
+) -> None:
+    s, d = t.survivor, t.duplicate
+    merge_workers(province.alice, s, d, t.review)
+    assert list(Worker.objects.for_user(province.alice).holding(d.id_number)) == [s]
+    assert list(Worker.objects.for_user(province.alice).holding(s.id_number)) == [s]
+    # The application page, given the number the duplicate was registered under, offers
+    # the application for the person kept instead of "not registered".
+    logged_in(client, province.alice)
+    page = client.get(reverse("file-new"), {"id_number": d.id_number}).content.decode()
+    assert "No worker with this ID number" not in page and s.name in page
 
 
 def test_who_may_merge(province: Province, t: Twins) -> None:

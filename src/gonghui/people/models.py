@@ -33,6 +33,15 @@ class WorkerQuerySet(ScopedQuerySet["Worker"]):
         """Workers not merged into another record (``people/merge.py``)."""
         return self.filter(merged_into__isnull=True)
 
+    def holding(self, id_number: str) -> WorkerQuerySet:
+        """The current worker known by this ID number: its own, or that of a record merged
+        into it (the person registered twice under a mistyped number is found by either).
+        Chains were flattened at merge time, so one level is enough."""
+        merged = Worker.objects.filter(id_number=id_number, merged_into__isnull=False)
+        return self.filter(
+            models.Q(id_number=id_number) | models.Q(pk__in=merged.values("merged_into_id"))
+        )
+
     def for_user(self, user: Any, *, merged: bool = False) -> WorkerQuerySet:
         """The user's workers. A record merged into another one is hidden from every list,
         search and choice (it lives on only as the survivor's history) unless ``merged``

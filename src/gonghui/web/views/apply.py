@@ -41,12 +41,12 @@ def _find_worker(
     workers = Worker.objects.for_user(request.user).select_related("organisation")
     if not lookup.is_valid():
         typed = normalised_or_blank(lookup.data.get("id_number", ""))
-        worker = workers.filter(id_number=typed).first() if typed else None
+        worker = workers.holding(typed).first() if typed else None
         if worker is not None:
             lookup.errors.clear()
         return worker, ""
     number = lookup.cleaned_data["id_number"]
-    worker = workers.filter(id_number=number).first()
+    worker = workers.holding(number).first()
     if worker is None:
         lookup.add_error(
             "id_number",
