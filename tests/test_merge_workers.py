@@ -47,8 +47,8 @@ from gonghui.people.search import search_workers
 from tests.aid import build_money
 from tests.cases import open_file
 from tests.factories import Province, worker
-from tests.web_helpers import logged_in
 from tests.test_payments import ICBC, card
+from tests.web_helpers import logged_in
 
 D = datetime.date
 EVIDENCE_1 = {"source": "minimum_living", "import": 1, "row": 2}
