@@ -16,6 +16,7 @@ from gonghui.hardship.models import HardshipFile
 from gonghui.organisations.choices import OrganisationKind
 from gonghui.people.models import Membership
 from gonghui.supervision import competition as comp
+from gonghui.supervision import report
 from gonghui.supervision.indicators import Period
 from gonghui.supervision.models import CompetitionStatus, JudgeScore, Normalisation, Snapshot
 from tests.cases import filed
@@ -320,3 +321,67 @@ def test_only_leaders_define_and_freeze_within_their_subtree(setup: dict[str, An
         )
     assert error.value.field == "indicator"
     assert comp.can_run_competitions(hefei_leader) and not comp.can_run_competitions(p.rita)
+
+
+# --- who reads which ranking -----------------------------------------------------------------
+
+
+def test_a_live_ranking_is_for_its_runners_and_a_frozen_one_for_the_competitors_and_above(
+    setup: dict[str, Any],
+) -> None:
+    p, judy, competition = setup["p"], setup["judy"], setup["competition"]
+    henry = user("henry", Role.LEADER, p.hefei)
+    wuhu_clerk = user("wang", Role.CASE_WORKER, p.wuhu)
+    hefei_worker = user("zhou", Role.WORKER, p.hefei)
+    gone = user("gone", Role.REVIEWER, p.hefei)
+    gone.is_active = False
+    gone.save()
+    everyone = [
+        p.leo, p.adam, judy, p.audrey, p.carl, henry, wuhu_clerk, p.alice, p.charlie,
+        hefei_worker, gone,
+    ]  # fmt: skip
+    live = {u.username for u in everyone if comp.may_see_ranking(u, competition)}
+    assert live == {"leo", "adam"}  # a judge scores on her page; she does not watch it move
+    assert [c.pk for c in comp.rankings_for(p.carl)] == []
+    comp.freeze(p.leo, competition)
+    frozen = {u.username for u in everyone if comp.may_see_ranking(u, competition)}
+    # 合肥 and 芜湖 compete: their staff and the province's read the published ranking;
+    # the counties below them, a worker's account and a disabled account do not.
+    assert frozen == {"leo", "adam", "judy", "audrey", "carl", "henry", "wang"}
+    for someone in everyone:
+        listed = [c.pk for c in comp.rankings_for(someone)]
+        assert listed == ([competition.pk] if someone.username in frozen else []), someone
+    # The exports follow the same rule.
+    assert report.frozen_ranking(p.carl, competition).frozen
+    with pytest.raises(NotAllowed):
+        report.frozen_ranking(p.alice, competition)
+
+
+def test_a_judge_from_elsewhere_reads_the_ranking_they_judged_once_frozen(
+    setup: dict[str, Any],
+) -> None:
+    p = setup["p"]
+    expert = user("expert", Role.REVIEWER, p.jinghu)  # below 芜湖, not a competitor
+    tiers = [comp.TierSpec("市级", [p.hefei])]
+    indicators = [comp.IndicatorSpec("files_per_1000_members", Decimal("80"))]
+    judged = comp.define_competition(
+        p.leo, name="合肥专项", period=Y2025, tiers=tiers, indicators=indicators, judges=[expert]
+    )
+    assert not comp.may_see_ranking(expert, judged)
+    comp.freeze(p.leo, judged)
+    assert comp.may_see_ranking(expert, judged)
+    assert not comp.may_see_ranking(p.charlie, judged)  # the same county, not a judge
+
+
+def test_export_file_names_are_the_competitions_own_and_ascii_for_old_clients(
+    setup: dict[str, Any],
+) -> None:
+    competition = setup["competition"]
+    assert report.filenames(competition, "pdf") == (
+        "2025年度找得更全帮得更好劳动竞赛_20250101-20251231.pdf",
+        f"ranking-{competition.pk}-20250101-20251231.pdf",
+    )
+    competition.name = '2025/2026 竞赛: 第一期 "试行"'
+    assert report.filenames(competition, "xlsx")[0] == (
+        "2025_2026 竞赛_ 第一期 _试行_20250101-20251231.xlsx"
+    )

@@ -46,8 +46,10 @@ def test_a_case_worker_sees_casework_and_discovery_not_money_or_administration(
 ) -> None:
     page = logged_in(client, province.alice).get(reverse("queue")).content.decode()
     menu = _menu(page)
-    # Follow-up of filed households brings the one supervision page, as a plain link.
-    assert list(menu) == ["Casework", "Discovery", "Assistance and funds", "Supervision tasks"]
+    assert list(menu) == ["Casework", "Discovery", "Assistance and funds", "Supervision"]
+    # Published rankings are read by every union that competes; no indicators without
+    # the supervising capability.
+    assert menu["Supervision"] == ["Competitions", "Supervision tasks"]
     assert menu["Casework"] == [
         "Work queue",
         "Files",

@@ -1,4 +1,5 @@
-"""Supervision tasks: the spot check's draw, the lifecycle, overdue, who may do what."""
+"""Supervision tasks: the spot check's draw, the lifecycle, overdue, who may do what (the
+SUPERVISE capability within the subtree)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from gonghui.accounts.choices import Role
+from gonghui.accounts.choices import ROLE_CAPABILITIES, Capability, Role
+from gonghui.assistance import reports
 from gonghui.audit.models import AuditEntry
 from gonghui.errors import DomainError, NotAllowed
-from gonghui.supervision import tasks
+from gonghui.supervision import access, tasks
 from gonghui.supervision.models import Finding, FindingResult, TaskKind, TaskStatus
 from tests.cases import filed
 from tests.factories import Province, user
@@ -156,3 +158,60 @@ def test_a_sibling_union_sees_none_of_the_tasks(province: Province) -> None:
         tasks.record_finding(
             province.charlie, task, tasks.Checked(FindingResult.OK), task.findings.first()
         )
+
+
+# --- the SUPERVISE capability -----------------------------------------------------------------
+
+
+def test_supervise_belongs_to_leaders_reviewers_and_administrators() -> None:
+    holders = {role for role, caps in ROLE_CAPABILITIES.items() if Capability.SUPERVISE in caps}
+    assert holders == {Role.LEADER, Role.REVIEWER, Role.ADMIN}
+
+
+def test_whoever_supervises_may_also_read_fund_figures(province: Province) -> None:
+    """The indicator records behind fund execution are ledger entries: SUPERVISE must never
+    reach further than reading fund figures does."""
+    for role in Role.values:
+        someone = user(f"u_{role}", role, province.anhui)
+        if access.may_supervise(someone):
+            assert reports.may_read(someone), role
+
+
+def test_without_supervise_nobody_assigns_or_closes(province: Province) -> None:
+    filed(province)
+    due = timezone.localdate() + datetime.timedelta(days=30)
+    fay = user("fay", Role.FUND_OFFICER, province.anhui)
+    for refused in (province.audrey, fay, province.alice):
+        with pytest.raises(NotAllowed):
+            tasks.assign(
+                refused, tasks.Assignment(TaskKind.SITE_INSPECTION, "x", province.yaohai, due)
+            )
+    task = tasks.assign(
+        province.leo, tasks.Assignment(TaskKind.SITE_INSPECTION, "省总督查", province.yaohai, due)
+    )
+    tasks.record_finding(province.alice, task, tasks.Checked(FindingResult.OK))
+    task = tasks.submit_findings(province.alice, task, "无问题")
+    # The auditor sees the task (the province's subtree) but may not close it; Hefei's
+    # reviewer supervises, but below the province that assigned it; Yaohai's reviewer is
+    # the checked union itself.
+    for refused in (province.audrey, province.carl, province.rita):
+        assert not tasks.may_close(refused, task)
+        with pytest.raises(NotAllowed):
+            tasks.close(refused, task)
+    assert tasks.close(province.leo, task).status == TaskStatus.CLOSED
+
+
+def test_a_supervisor_closes_only_what_their_union_or_one_below_it_assigned(
+    province: Province,
+) -> None:
+    ten_filed(province)
+    task = spot_check(province)  # assigned by Hefei (Carl)
+    assert tasks.may_close(province.carl, task)
+    assert tasks.may_close(province.leo, task)  # the province is above Hefei
+    wuhu_reviewer = user("wuhu_rev", Role.REVIEWER, province.wuhu)
+    assert access.may_supervise(wuhu_reviewer)
+    assert not tasks.may_close(wuhu_reviewer, task)
+    assert not access.may_supervise(wuhu_reviewer, province.hefei)
+    with pytest.raises(NotAllowed) as refused:
+        access.require_supervise(wuhu_reviewer, province.hefei)
+    assert "outside your part of the tree" in str(refused.value)

@@ -27,6 +27,8 @@ POLICY = {
     "investigation_days": "5",
     "exit_months": "6",
     "follow_up_months": "3，6, 12",
+    "filing_limit_days": "30",
+    "help_limit_days": "30",
 }
 
 

@@ -13,6 +13,7 @@ import datetime
 import io
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -328,6 +329,81 @@ def test_only_readers_of_the_subtree_see_the_leaderboard(
     assert competition.name not in henry.get(reverse("competition-list")).content.decode()
 
 
+def test_a_frozen_ranking_is_published_to_the_competitors_and_a_live_one_to_its_runners(
+    client: Client, setup: dict[str, Any]
+) -> None:
+    p, judy = setup["p"], setup["judy"]
+    competition = define(setup)
+    url = reverse("competition-detail", args=[competition.pk])
+    pdf = reverse("competition-pdf", args=[competition.pk])
+    henry = logged_in(Client(), user("henry", Role.LEADER, p.hefei))
+    wang = logged_in(Client(), user("wang", Role.CASE_WORKER, p.wuhu))
+    carl, audrey = logged_in(Client(), p.carl), logged_in(Client(), p.audrey)
+    # Live: only its runners. The province's auditor is in the organiser's tree, without
+    # the role; a judge is sent to her own page; 合肥 does not know it exists.
+    assert audrey.get(url).status_code == 403
+    judge_page = reverse("competition-judge", args=[competition.pk])
+    assert logged_in(Client(), judy).get(url)["Location"] == judge_page
+    for outsider in (carl, henry, wang):
+        assert outsider.get(url).status_code == 404
+        assert outsider.get(pdf).status_code == 404
+        assert competition.name not in outsider.get(reverse("competition-list")).content.decode()
+    assert (
+        "No competition in your part of the tree yet."
+        in henry.get(reverse("dashboard")).content.decode()
+    )
+    comp.freeze(p.leo, competition)
+    # Frozen: every staff user of 合肥 and 芜湖 (the competitors) and of the province.
+    for reader in (carl, henry, wang, audrey):
+        page = reader.get(url)
+        assert page.status_code == 200
+        assert reverse("competition-freeze", args=[competition.pk]) not in page.content.decode()
+        listing = reader.get(reverse("competition-list")).content.decode()
+        assert url in listing
+    assert henry.get(reverse("dashboard")).context["competition"] == competition
+    # Values link to their records only where the reader may read indicators: 合肥's
+    # reviewer reaches 合肥's files, not 芜湖's; 芜湖's case worker reads no indicators.
+    rows = {r["row"].organisation_id: r["parts"] for r in carl.get(url).context["tiers"][0]["rows"]}
+    assert rows[p.hefei.pk][0]["url"] and not rows[p.wuhu.pk][0]["url"]
+    wang_rows = wang.get(url).context["tiers"][0]["rows"]
+    assert all(not part["url"] for r in wang_rows for part in r["parts"])
+    # They read it, and download it (logged as theirs); they do not freeze it.
+    assert wang.get(pdf).status_code == 200
+    exported = AuditEntry.objects.filter(action=AuditAction.EXPORT).latest("id")
+    assert exported.actor.username == "wang"
+    assert carl.post(reverse("competition-freeze", args=[competition.pk])).status_code == 404
+    # Below the competitors, or not staff: it does not exist.
+    hefei_worker = logged_in(Client(), user("zhou", Role.WORKER, p.hefei))
+    for outsider in (logged_in(client, p.alice), logged_in(Client(), p.charlie), hefei_worker):
+        assert outsider.get(url).status_code == 404
+        assert outsider.get(pdf).status_code == 404
+
+
+def test_the_competition_list_runs_a_constant_number_of_queries(
+    client: Client, setup: dict[str, Any]
+) -> None:
+    p = setup["p"]
+    comp.freeze(p.leo, define(setup))
+    carl = logged_in(client, p.carl)
+    few = count_queries(carl, reverse("competition-list"))
+    for _ in range(3):
+        comp.freeze(p.leo, define(setup))
+    assert count_queries(carl, reverse("competition-list")) == few
+    assert len(client.get(reverse("competition-list")).context["rows"]) == 4
+
+
+def test_the_dashboard_shows_the_published_ranking_before_a_newer_live_one(
+    client: Client, setup: dict[str, Any]
+) -> None:
+    p = setup["p"]
+    published = define(setup)
+    comp.freeze(p.leo, published)
+    newer = define(setup)
+    Competition.objects.filter(pk=newer.pk).update(period_end=D(2026, 3, 31))
+    response = logged_in(client, p.leo).get(reverse("dashboard") + "?year=2025")
+    assert response.context["competition"] == published and response.context["ranking"].frozen
+
+
 def test_the_frozen_ranking_exports_as_xlsx_and_pdf_and_both_are_logged(
     client: Client, setup: dict[str, Any]
 ) -> None:
@@ -352,6 +428,34 @@ def test_the_frozen_ranking_exports_as_xlsx_and_pdf_and_both_are_logged(
     exports = AuditEntry.objects.filter(action=AuditAction.EXPORT, model="supervision.snapshot")
     assert [e.changes["filters"]["format"] for e in exports.order_by("id")] == ["xlsx", "pdf"]
     assert all(e.actor == p.leo and e.changes["rows"] == 2 for e in exports)
+    assert all(e.source == "web" and e.org_path == p.anhui.path for e in exports)
+
+
+def test_both_exports_download_as_attachments_named_after_the_competition(
+    client: Client, setup: dict[str, Any]
+) -> None:
+    p = setup["p"]
+    competition = define(setup)
+    comp.freeze(p.leo, competition)
+    logged_in(client, p.leo)
+    for suffix in ("pdf", "xlsx"):
+        response = client.get(reverse(f"competition-{suffix}", args=[competition.pk]))
+        assert response.status_code == 200
+        name = f"2025年度找得更全帮得更好劳动竞赛_20250101-20251231.{suffix}"
+        ascii_name = f"ranking-{competition.pk}-20250101-20251231.{suffix}"
+        assert response["Content-Disposition"] == (
+            f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+        )
+        logged = AuditEntry.objects.filter(action=AuditAction.EXPORT).latest("id")
+        assert logged.model == "supervision.snapshot" and logged.actor == p.leo
+        assert logged.changes["filters"] == {
+            "competition": competition.pk,
+            "format": suffix,
+            "file": name,
+        }
+    assert response["Content-Type"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
 
 
 def test_the_leaderboard_runs_a_constant_number_of_queries(

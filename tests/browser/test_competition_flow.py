@@ -212,8 +212,8 @@ def test_a_competition_is_defined_judged_ranked_frozen_and_exported(
     assert leaderboard(page) == expected
     assert cell(page, p.yaohai, value) == "500.00"
 
-    # The PDF report, then the XLSX. The report is served inline (it opens in the browser's
-    # viewer, to print): Alt+click saves the link's target instead, as a user would.
+    # The PDF report, then the XLSX: both are attachments named after the competition
+    # (Alt+click, which saves a link's target, downloads it as well).
     with page.expect_download() as pdf:
         page.click("#pdf-link", modifiers=["Alt"])
     report = Path(pdf.value.path()).read_bytes()

@@ -30,6 +30,7 @@ class Capability(models.TextChoices):
     SEE_BANK = "see_bank", _("see unmasked bank card numbers")
     IMPORT_ROSTERS = "import_rosters", _("import member rosters and external lists")
     RUN_COMPETITIONS = "run_competitions", _("define and freeze competitions")
+    SUPERVISE = "supervise", _("assign and close supervision tasks, read indicators of the subtree")
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
@@ -50,12 +51,19 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.MANAGE_FILED,
             Capability.SEE_PERSONAL,
             Capability.APPROVE_AID,
+            # The upper union's reviewers do the spot checks of files (at least 30 % a
+            # year): they assign and close supervision tasks below them.
+            Capability.SUPERVISE,
         }
     ),
     Role.FUND_OFFICER: frozenset(
         {Capability.MANAGE_FUNDS, Capability.SEE_PERSONAL, Capability.SEE_BANK}
     ),
-    Role.LEADER: frozenset({Capability.RUN_CAMPAIGNS, Capability.RUN_COMPETITIONS}),
+    Role.LEADER: frozenset(
+        {Capability.RUN_CAMPAIGNS, Capability.RUN_COMPETITIONS, Capability.SUPERVISE}
+    ),
+    # Read-only: SUPERVISE would let the auditor assign and close tasks. Auditors read the
+    # audit trail, and published rankings like every staff user above a competitor.
     Role.AUDITOR: frozenset({Capability.READ_AUDIT}),
     Role.ADMIN: frozenset(set(Capability.values)),
 }

@@ -149,6 +149,13 @@ class Policy(Audited):
     follow_up_months = models.JSONField(
         _("follow-ups after exit (months)"), default=default_follow_up_months
     )
+    # The limits the "within the limit" indicators measure against (issue 5).
+    filing_limit_days = models.PositiveSmallIntegerField(
+        _("file within (days of the application)"), default=30
+    )
+    help_limit_days = models.PositiveSmallIntegerField(
+        _("first help within (days of filing)"), default=30
+    )
     updated_at = models.DateTimeField(_("changed at"), auto_now=True)
 
     objects = RegionScopedQuerySet.as_manager()

@@ -20,6 +20,12 @@ How points are given, per indicator and tier (a value of None — no data — ea
 Points are rounded to 0.01 per part and the total is the sum of the rounded parts, so the
 breakdown always adds up. Equal totals share a rank (1, 2, 2, 4) and are listed by name.
 Movement is the previous rank minus this rank: +2 means two places up.
+
+Who reads a ranking (:func:`may_see_ranking`, :func:`rankings_for`): a live one only those
+who run it (RUN_COMPETITIONS in the organiser or above); once frozen (published), also,
+read-only, every staff user of a competing organisation or of one above it — a city
+federation sees the province's ranking it is in — and the judges. Judges otherwise see only
+their own scores, on their page.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from gonghui.accounts.choices import Capability
@@ -38,6 +45,7 @@ from gonghui.audit.models import AuditAction, record
 from gonghui.errors import Conflict, DomainError, NotAllowed
 from gonghui.organisations.models import Organisation
 
+from . import access
 from . import indicators as lib
 from .models import (
     Competition,
@@ -53,7 +61,7 @@ CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 
 
-# --- who may do what -----------------------------------------------------------------------
+# --- who may do what, and who sees which ranking ---------------------------------------------
 
 
 def can_run_competitions(user: Any) -> bool:
@@ -67,6 +75,68 @@ def _require_runner(user: Any, organisation: Organisation | None = None) -> None
     own = user.organisation
     if own is None or (organisation is not None and not own.contains(organisation)):
         raise NotAllowed(_("This organisation is outside your part of the tree."))
+
+
+def may_run(user: Any, competition: Competition) -> bool:
+    """Runs it: RUN_COMPETITIONS in the organiser or above it."""
+    own = getattr(user, "organisation", None)
+    return can_run_competitions(user) and own is not None and own.contains(competition.organiser)
+
+
+def run_by(user: Any) -> QuerySet[Competition]:
+    """The competitions the user runs: organised in their subtree, if they run competitions."""
+    if not can_run_competitions(user):
+        return Competition.objects.none()
+    return Competition.objects.for_user(user)
+
+
+def judged_by(user: Any) -> QuerySet[Competition]:
+    return Competition.objects.filter(
+        pk__in=Competition.judges.through.objects.filter(user_id=user.pk).values("competition_id")
+    )
+
+
+def _competing_in_subtree(user: Any) -> QuerySet[Tier]:
+    """Tiers with a competitor in the user's subtree: the user's organisation competes, or
+    one below it does (so the user's organisation is the competitor or its ancestor)."""
+    return Tier.objects.filter(organisations__in=Organisation.objects.for_user(user).values("pk"))
+
+
+def published_to(user: Any) -> QuerySet[Competition]:
+    """Frozen competitions shown read-only to a staff user: those in which their
+    organisation or one below it competes, and those they judged."""
+    if not access.is_staff_member(user):
+        return Competition.objects.none()
+    competing = _competing_in_subtree(user).values("competition_id")
+    judged = judged_by(user).values("pk")
+    return Competition.objects.filter(status=CompetitionStatus.FROZEN).filter(
+        Q(pk__in=competing) | Q(pk__in=judged)
+    )
+
+
+def rankings_for(user: Any) -> QuerySet[Competition]:
+    """Every competition whose ranking the user may read: the ones they run (live or
+    frozen) and the frozen ones published to them. A live ranking is for those who run it
+    alone: a judge who saw it (and the mean of the scores) could read the other judges'."""
+    return Competition.objects.filter(
+        Q(pk__in=run_by(user).values("pk")) | Q(pk__in=published_to(user).values("pk"))
+    )
+
+
+def may_see_ranking(user: Any, competition: Competition) -> bool:
+    if may_run(user, competition):
+        return True
+    if competition.status != CompetitionStatus.FROZEN or not access.is_staff_member(user):
+        return False
+    return (
+        judged_by(user).filter(pk=competition.pk).exists()
+        or _competing_in_subtree(user).filter(competition=competition).exists()
+    )
+
+
+def require_ranking_reader(user: Any, competition: Competition) -> None:
+    if not may_see_ranking(user, competition):
+        raise NotAllowed(_("Your role does not allow this."))
 
 
 # --- defining a competition ----------------------------------------------------------------

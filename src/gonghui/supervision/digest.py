@@ -63,16 +63,12 @@ class Alerts:
         return self.counts.get(kind, 0)
 
 
-def deals_with_tasks(user: User) -> bool:
-    return tasks.allowed(user, tasks.ASSIGN) or tasks.allowed(user, tasks.RECORD)
-
-
 def kinds_for(user: User) -> list[str]:
     """Which alerts a user's role has a use for."""
     kinds = []
     if followups.may_follow_up(user):
         kinds += [FOLLOW_UPS, REVIEWS]
-    if deals_with_tasks(user):
+    if tasks.deals_with_tasks(user):
         kinds += [TASKS, RECTIFICATIONS]
     return kinds
 

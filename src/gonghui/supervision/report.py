@@ -1,7 +1,9 @@
 """Publishing a frozen ranking: a workbook and a printable PDF report in Chinese (issue 5,
 point 4). Both read the snapshot alone (:func:`competition.ranking` of a frozen
-competition), so what is exported is exactly what was published, and every export is
-logged with :func:`gonghui.audit.models.log_export`.
+competition), so what is exported is exactly what was published; whoever the ranking is
+published to may export it (:func:`competition.may_see_ranking`), every export is logged as a
+bulk export with :func:`gonghui.audit.models.log_export`, and both download as attachments
+named after the competition (:class:`Document`).
 
 The PDF is drawn with ReportLab: text in the Adobe CID font ``STSong-Light`` (a font every
 PDF reader carries for Simplified Chinese, so nothing is embedded and no font file ships
@@ -11,14 +13,17 @@ with Gonghui), the bar chart with ReportLab's own graphics.
 from __future__ import annotations
 
 import io
+import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from gonghui.audit.models import log_export
-from gonghui.errors import Conflict, NotAllowed
+from gonghui.errors import Conflict
 
 from . import competition as comp
 from . import indicators as lib
@@ -26,13 +31,18 @@ from .models import Competition, CompetitionStatus
 
 CJK_FONT = "STSong-Light"
 REPORT_LANGUAGE = "zh-hans"
+CONTENT_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+# Path separators, characters Windows refuses in file names, and control characters.
+UNSAFE_IN_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 
 
 def frozen_ranking(user: Any, competition: Competition) -> comp.Ranking:
-    """The published ranking; only a frozen one is exported, only within the user's tree."""
-    own = getattr(user, "organisation", None)
-    if own is None or not own.contains(competition.organiser):
-        raise NotAllowed(_("This organisation is outside your part of the tree."))
+    """The published ranking, for those it is published to (:func:`comp.may_see_ranking`);
+    only a frozen one is exported."""
+    comp.require_ranking_reader(user, competition)
     if competition.status != CompetitionStatus.FROZEN:
         raise Conflict(_("Freeze the ranking before publishing it."), field="status")
     return comp.ranking(competition)
@@ -62,14 +72,58 @@ def rows_count(result: comp.Ranking) -> int:
     return sum(len(t.rows) for t in result.tiers)
 
 
-def filename(competition: Competition, suffix: str) -> str:
-    return f"competition-{competition.pk}-{competition.period_end:%Y%m%d}.{suffix}"
+@dataclass(frozen=True)
+class Document:
+    """An export, ready to download: its name (the competition's own, in Chinese), an ASCII
+    name for clients that cannot read that one, and the bytes."""
+
+    name: str
+    ascii_name: str
+    suffix: str
+    data: bytes
+
+    @property
+    def content_type(self) -> str:
+        return CONTENT_TYPES[self.suffix]
+
+    @property
+    def disposition(self) -> str:
+        """A download, never shown in the page (RFC 6266): ``filename`` in ASCII for old
+        clients, ``filename*`` with the UTF-8 name for every current browser."""
+        encoded = quote(self.name, safe="")
+        return f"attachment; filename=\"{self.ascii_name}\"; filename*=UTF-8''{encoded}"
+
+
+def filenames(competition: Competition, suffix: str) -> tuple[str, str]:
+    """``<name>_<start>-<end>.<suffix>`` (characters no file system takes become "_"), and
+    ``ranking-<id>-<start>-<end>.<suffix>`` in ASCII."""
+    span = f"{competition.period_start:%Y%m%d}-{competition.period_end:%Y%m%d}"
+    name = UNSAFE_IN_NAMES.sub("_", competition.name).strip(" ._")[:80] or "ranking"
+    return f"{name}_{span}.{suffix}", f"ranking-{competition.pk}-{span}.{suffix}"
+
+
+def _document(competition: Competition, suffix: str, data: bytes) -> Document:
+    name, ascii_name = filenames(competition, suffix)
+    return Document(name, ascii_name, suffix, data)
+
+
+def _log(
+    user: Any, competition: Competition, result: comp.Ranking, doc: Document, source: str
+) -> None:
+    """Every export is a bulk export of the ranking's rows, logged as such."""
+    log_export(
+        user,
+        "supervision.snapshot",
+        rows_count(result),
+        {"competition": competition.pk, "format": doc.suffix, "file": doc.name},
+        source,
+    )
 
 
 # --- XLSX ----------------------------------------------------------------------------------
 
 
-def ranking_xlsx(user: Any, competition: Competition, source: str) -> tuple[str, bytes]:
+def ranking_xlsx(user: Any, competition: Competition, source: str) -> Document:
     """The frozen ranking: one sheet per tier with every indicator's value, numerator,
     denominator and points, and a sheet of the judges' scores with their comments."""
     from openpyxl import Workbook
@@ -117,14 +171,9 @@ def ranking_xlsx(user: Any, competition: Competition, source: str) -> tuple[str,
         )
     out = io.BytesIO()
     book.save(out)
-    log_export(
-        user,
-        "supervision.snapshot",
-        rows_count(result),
-        {"competition": competition.pk, "format": "xlsx"},
-        source,
-    )
-    return filename(competition, "xlsx"), out.getvalue()
+    doc = _document(competition, "xlsx", out.getvalue())
+    _log(user, competition, result, doc, source)
+    return doc
 
 
 # --- PDF -----------------------------------------------------------------------------------
@@ -167,7 +216,7 @@ def bar_chart(tier: comp.TierRanking, width: float, height: float) -> Any:
     return drawing
 
 
-def ranking_pdf(user: Any, competition: Competition, source: str) -> tuple[str, bytes]:
+def ranking_pdf(user: Any, competition: Competition, source: str) -> Document:
     """A printable report of the frozen ranking, in Chinese: per tier the ranking table
     (rank, movement, points per indicator, innovation, total) and a bar chart of totals."""
     from reportlab.lib import colors
@@ -258,11 +307,6 @@ def ranking_pdf(user: Any, competition: Competition, source: str) -> tuple[str, 
             chart_height = min(460.0, max(90.0, 18.0 * len(tier.rows) + 50))
             story += [bar_chart(tier, page[0] - 24 * mm, chart_height), Spacer(1, 6 * mm)]
         doc.build(story)
-    log_export(
-        user,
-        "supervision.snapshot",
-        rows_count(result),
-        {"competition": competition.pk, "format": "pdf"},
-        source,
-    )
-    return filename(competition, "pdf"), out.getvalue()
+    made = _document(competition, "pdf", out.getvalue())
+    _log(user, competition, result, made, source)
+    return made

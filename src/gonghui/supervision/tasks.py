@@ -12,7 +12,11 @@ The spot check's files are drawn at assignment, deterministically from a stored 
 same seed over the same files (ordered by id) draws the same files, and the task keeps a
 fingerprint of the files it drew from, so anyone can redraw and compare.
 
-Who may do what is decided in one place, :func:`allowed`.
+Who may do what: assigning and closing need the SUPERVISE capability
+(:func:`gonghui.supervision.access.may_supervise`, the one check shared with the indicator
+pages), recording needs MANAGE_FILED in the checked union; everything is reached through
+``SupervisionTask.objects.for_user``, so a task outside the user's subtree does not exist
+for them.
 """
 
 from __future__ import annotations
@@ -40,10 +44,10 @@ from gonghui.hardship.choices import FileStatus
 from gonghui.hardship.models import HardshipFile
 from gonghui.organisations.models import Organisation
 
+from . import access
 from .models import Finding, FindingResult, SupervisionTask, TaskKind, TaskStatus
 
 DEFAULT_SHARE = 30
-ASSIGN, RECORD, CLOSE = "assign", "record", "close"
 # Statuses in which the task's own due date still counts.
 BEFORE_FINDINGS = (TaskStatus.OPEN, TaskStatus.IN_PROGRESS)
 FINISHED = (TaskStatus.RECTIFIED, TaskStatus.CLOSED)
@@ -56,34 +60,37 @@ def today() -> datetime.date:
 # --- who may do what ------------------------------------------------------------------------
 
 
-def allowed(user: User, action: str, task: SupervisionTask | None = None) -> bool:
-    """The one gate of supervision tasks (until a SUPERVISE capability exists).
+def may_assign(user: User) -> bool:
+    """Assigning is supervising: SUPERVISE (leaders and reviewers). Where to is checked by
+    :func:`assign`: a union strictly below the user's own."""
+    return access.may_supervise(user)
 
-    * assign and close: leaders and reviewers (RUN_COMPETITIONS or APPROVE) of the upper
-      union (their organisation holds the assigning union);
-    * record findings and rectifications: case workers and reviewers (MANAGE_FILED) of the
-      lower union or between it and the assigning union, never of the assigning union
-      itself (a check is not done by the one who orders it)."""
+
+def may_close(user: User, task: SupervisionTask) -> bool:
+    """The assigning side closes: SUPERVISE in the assigning union or above it."""
+    return access.may_supervise(user, task.assigned_by_organisation)
+
+
+def may_record(user: User, task: SupervisionTask | None = None) -> bool:
+    """Findings and rectifications are recorded by those who manage filed households
+    (MANAGE_FILED) in the checked union or between it and the assigning union, never in
+    the assigning union itself: a check is not done by the one who orders it."""
     own = user.organisation if user.is_active else None
-    if own is None:
+    if own is None or not user.can(Capability.MANAGE_FILED):
         return False
-    if action in (ASSIGN, CLOSE):
-        role = user.can(Capability.RUN_COMPETITIONS) or user.can(Capability.APPROVE)
-        if task is None or not role:
-            return role
-        return own.contains(task.assigned_by_organisation)
-    if action == RECORD:
-        role = user.can(Capability.MANAGE_FILED)
-        if task is None or not role:
-            return role
-        assigner = task.assigned_by_organisation
-        return own.contains(task.organisation) and assigner.contains(own) and own.pk != assigner.pk
-    return False
+    if task is None:
+        return True
+    assigner = task.assigned_by_organisation
+    return own.contains(task.organisation) and assigner.contains(own) and own.pk != assigner.pk
 
 
-def _require(user: User, action: str, task: SupervisionTask | None = None) -> None:
-    if not allowed(user, action, task):
-        raise NotAllowed(_("Your role does not allow this."))
+def deals_with_tasks(user: User) -> bool:
+    """Sees the task pages and their alerts: either side of a task."""
+    return may_assign(user) or may_record(user)
+
+
+def _refuse() -> NotAllowed:
+    return NotAllowed(_("Your role does not allow this."))
 
 
 # --- the draw ---------------------------------------------------------------------------------
@@ -136,7 +143,8 @@ class Assignment:
 
 
 def assign(user: User, wanted: Assignment) -> SupervisionTask:
-    _require(user, ASSIGN)
+    if not may_assign(user):
+        raise _refuse()
     own = user.organisation
     assert own is not None
     target = wanted.organisation
@@ -252,7 +260,8 @@ def record_finding(
     _check_finding(checked, day)
     with transaction.atomic():
         task = _locked(user, task)
-        _require(user, RECORD, task)
+        if not may_record(user, task):
+            raise _refuse()
         if task.status not in BEFORE_FINDINGS:
             raise Conflict(_("The findings of this task are submitted already."))
         if finding is None:
@@ -279,7 +288,8 @@ def submit_findings(user: User, task: SupervisionTask, summary: str = "") -> Sup
     the findings are recorded; with no problem the task waits only to be closed."""
     with transaction.atomic():
         task = _locked(user, task)
-        _require(user, RECORD, task)
+        if not may_record(user, task):
+            raise _refuse()
         if task.status not in BEFORE_FINDINGS:
             raise Conflict(_("The findings of this task are submitted already."))
         unchecked = task.findings.filter(result=FindingResult.PENDING).count()
@@ -317,7 +327,8 @@ def record_rectification(
         raise DomainError(_("The rectification cannot be in the future."), field="rectified_on")
     with transaction.atomic():
         task = _locked(user, finding.task)
-        _require(user, RECORD, task)
+        if not may_record(user, task):
+            raise _refuse()
         finding = Finding.objects.select_for_update().get(pk=finding.pk)
         if finding.result != FindingResult.PROBLEM:
             raise DomainError(_("Only a problem is rectified."), field="finding")
@@ -338,7 +349,8 @@ def close(user: User, task: SupervisionTask) -> SupervisionTask:
     """The assigning side closes a task whose findings are in and problems rectified."""
     with transaction.atomic():
         task = _locked(user, task)
-        _require(user, CLOSE, task)
+        if not may_close(user, task):
+            raise _refuse()
         if task.status == TaskStatus.CLOSED:
             raise Conflict(_("This task is closed."))
         if task.status in BEFORE_FINDINGS:

@@ -476,6 +476,8 @@ class PolicyForm(RegionScopedForm):
             "investigation_days",
             "exit_months",
             "follow_up_months",
+            "filing_limit_days",
+            "help_limit_days",
         ]
         widgets = {"valid_from": DateInput(), "valid_to": DateInput()}
 

@@ -30,6 +30,8 @@ from gonghui.accounts.choices import Capability as C
 
 EVERYONE: tuple[str, ...] = ()
 MONEY_READERS = (C.MANAGE_FUNDS, C.APPROVE_AID, C.RUN_CAMPAIGNS, C.READ_AUDIT)
+# Every staff role holds some capability; a worker's own account holds none.
+ANY_STAFF = tuple(C.values)
 
 
 @dataclass(frozen=True)
@@ -93,10 +95,11 @@ NAV: tuple[Group, ...] = (
     Group(
         _("Supervision"),
         (
-            Item("dashboard", _("Dashboard"), MONEY_READERS),
-            Item("indicators", _("Indicators"), MONEY_READERS),
-            Item("competition-list", _("Competitions"), MONEY_READERS),
-            Item("task-list", _("Supervision tasks"), (C.MANAGE_FILED, C.RUN_COMPETITIONS)),
+            Item("dashboard", _("Dashboard"), (C.SUPERVISE,)),
+            Item("indicators", _("Indicators"), (C.SUPERVISE,)),
+            # Published rankings are read by the staff of every competing union (and above).
+            Item("competition-list", _("Competitions"), ANY_STAFF),
+            Item("task-list", _("Supervision tasks"), (C.MANAGE_FILED, C.SUPERVISE)),
         ),
     ),
     Group(

@@ -1,11 +1,13 @@
 """Indicators for an organisation's subtree and a period, one level down the tree, with
 their trend and the exact records behind every value; and a leader's dashboard.
 
-Everything comes from :func:`gonghui.supervision.indicators.compute` (set-based: a few
-grouped queries per indicator, whatever the number of organisations), once for the period
-and once per year of the trend, and :func:`~gonghui.supervision.indicators.records`, so a
-page costs the same number of queries for a county as for the province. Who may read:
-those who may read fund figures (the records behind fund execution are ledger entries).
+Everything comes from :func:`gonghui.supervision.indicators.compute_periods` (set-based: a
+few grouped queries per indicator, whatever the number of organisations, and the period
+with every year of its trend in the same queries) and
+:func:`~gonghui.supervision.indicators.records`, so a page costs the same number of queries
+for a county as for the province, and for a trend of any length. Who may read:
+holders of SUPERVISE (:func:`may_read`); each of them may also read fund figures, which
+matters because the records behind fund execution are ledger entries.
 """
 
 from __future__ import annotations
@@ -20,21 +22,24 @@ from django.db.models import Count, Model, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from gonghui.assistance import reports
 from gonghui.assistance.models import AssistanceLine, LedgerEntry
 from gonghui.assistance.money import format_fen
+from gonghui.discovery import outreach
+from gonghui.discovery.models import Candidate
 from gonghui.errors import DomainError, NotAllowed
 from gonghui.hardship.models import FollowUp, HardshipFile
 from gonghui.organisations.models import Organisation
 from gonghui.organisations.scoping import get_for_user_or_404
 from gonghui.people.models import Membership
 from gonghui.people.personal import shown
+from gonghui.supervision import access
 from gonghui.supervision import competition as comp
 from gonghui.supervision import indicators as lib
-from gonghui.supervision.models import Competition
+from gonghui.supervision.models import Competition, Finding
 from gonghui.web.http import AuthedRequest, paginate
 from gonghui.web.supervisionforms import PeriodForm, period_query, shifted
 
@@ -50,7 +55,9 @@ DASHBOARD_CODES = (
 
 
 def may_read(user: Any) -> bool:
-    return reports.may_read(user)
+    """Indicators, the records behind them and the dashboard: the SUPERVISE capability
+    (leaders, reviewers, administrators); which organisations, the user's subtree."""
+    return access.may_supervise(user)
 
 
 def require_reader(request: AuthedRequest) -> None:
@@ -133,28 +140,51 @@ def children_of(organisation: Organisation) -> list[Organisation]:
 # --- the indicator page ---------------------------------------------------------------------
 
 
+def shown_codes(
+    computed: list[dict[str, dict[int, lib.Value]]], organisation: Organisation
+) -> list[str]:
+    """Every indicator, except the execution rates of fund sources that have no money in
+    the subtree in any period shown (seven empty rows would say nothing)."""
+
+    def has_money(code: str) -> bool:
+        return any(
+            values[code][organisation.pk].denominator or values[code][organisation.pk].numerator
+            for values in computed
+        )
+
+    return [
+        code
+        for code, indicator in lib.LIBRARY.items()
+        if not isinstance(indicator, lib.FundExecutionBySource) or has_money(code)
+    ]
+
+
 @login_required
 def indicator_page(request: AuthedRequest) -> HttpResponse:
     require_reader(request)
     organisation = chosen_org(request)
     form = PeriodForm(request.GET or None)
     period = form.period()
-    codes = list(lib.LIBRARY)
-    now = lib.compute(period, codes, root=organisation)
     earlier = [shifted(period, years) for years in range(TREND_YEARS, 0, -1)]
-    trend = [(p, lib.compute(p, codes, root=organisation)) for p in earlier]
-    rows = []
-    for code in codes:
-        rows.append(
-            {
-                "cell": cell(code, now[code][organisation.pk], organisation, period),
-                "trend": [
-                    (p, cell(code, values[code][organisation.pk], organisation, p))
-                    for p, values in [*trend, (period, now)]
-                ],
-            }
-        )
+    periods = [*earlier, period]
     children = children_of(organisation)
+    # Every period of the trend in the same queries (lib.compute_periods), for the page's
+    # organisation and the one level down only.
+    computed = lib.compute_periods(
+        periods, root=organisation, only=[organisation.pk, *(c.pk for c in children)]
+    )
+    now = computed[-1]
+    codes = shown_codes(computed, organisation)
+    rows = [
+        {
+            "cell": cell(code, now[code][organisation.pk], organisation, period),
+            "trend": [
+                (p, cell(code, values[code][organisation.pk], organisation, p))
+                for p, values in zip(periods, computed, strict=True)
+            ],
+        }
+        for code in codes
+    ]
     child_rows = [
         {"organisation": child, "cells": [cell(c, now[c][child.pk], child, period) for c in codes]}
         for child in children
@@ -168,7 +198,7 @@ def indicator_page(request: AuthedRequest) -> HttpResponse:
         "rows": rows,
         "indicators": [lib.LIBRARY[c] for c in codes],
         "child_rows": child_rows,
-        "trend_periods": [*earlier, period],
+        "trend_periods": periods,
     }
     return render(request, "web/supervision/indicators.html", context)
 
@@ -245,7 +275,32 @@ def _follow_up_cells(u: FollowUp) -> tuple[str, list[str]]:
     ]
 
 
-def record_columns(model: type[Model]) -> tuple[list[str], tuple[str, ...], Any]:
+def _candidate_cells(c: Candidate, linked: bool) -> tuple[str, list[str]]:
+    url = reverse("outreach-candidate", args=[c.pk]) if linked else ""
+    return url, [
+        c.worker.name,
+        shown(c.worker.id_number, "id", False),
+        c.organisation.name,
+        c.rule.label,
+        str(c.get_status_display()),
+        timezone.localdate(c.created_at).isoformat(),
+        timezone.localdate(c.dropped_at).isoformat() if c.dropped_at else "",
+    ]
+
+
+def _finding_cells(f: Finding) -> tuple[str, list[str]]:
+    return reverse("task-detail", args=[f.task_id]), [
+        f.task.title,
+        str(f.task.get_kind_display()),
+        f.task.organisation.name,
+        f.file.number if f.file is not None else "",
+        f.description,
+        f.rectify_by.isoformat() if f.rectify_by else "",
+        f.rectified_on.isoformat() if f.rectified_on else "",
+    ]
+
+
+def record_columns(model: type[Model], user: Any = None) -> tuple[list[str], tuple[str, ...], Any]:
     """Headers, the relations to load with the page, and the row builder of a model."""
     if model is HardshipFile:
         headers = [
@@ -271,6 +326,24 @@ def record_columns(model: type[Model]) -> tuple[list[str], tuple[str, ...], Any]
             _("Status"), _("Owner"),
         ]  # fmt: skip
         return headers, ("file__applicant", "file__organisation", "owner"), _follow_up_cells
+    if model is Candidate:
+        headers = [
+            _("Worker"), _("ID number"), _("Union"), _("Rule"), _("Status"), _("Flagged on"),
+            _("No longer found on"),
+        ]  # fmt: skip
+        # The candidate's page is the outreach queue's: link it for those who work it.
+        linked = outreach.may_work(user)
+        return (
+            headers,
+            ("worker", "organisation", "rule"),
+            lambda c: _candidate_cells(c, linked),
+        )
+    if model is Finding:
+        headers = [
+            _("Task"), _("Kind"), _("Assigned to"), _("File number"), _("Finding"),
+            _("Rectify by"), _("Rectified on"),
+        ]  # fmt: skip
+        return headers, ("task__organisation", "file"), _finding_cells
     raise DomainError(_("These records cannot be listed."), field="code")
 
 
@@ -286,7 +359,7 @@ def indicator_records(request: AuthedRequest) -> HttpResponse:
     part = request.GET.get("part") or lib.DENOMINATOR
     try:
         found: QuerySet[Any] = lib.records(code, organisation, period, part, request.user)
-        headers, related, build = record_columns(found.model)
+        headers, related, build = record_columns(found.model, request.user)
     except NotAllowed:
         raise Http404 from None
     except DomainError as exc:
@@ -335,10 +408,10 @@ def indicator_records(request: AuthedRequest) -> HttpResponse:
 
 
 def latest_competition(user: Any) -> Competition | None:
-    """The latest competition organised in the user's subtree (frozen ones first: the
-    published ranking is the one to show)."""
-    found = Competition.objects.for_user(user).select_related("organiser")
-    return found.order_by("-status", "-period_end", "-id").first()
+    """The latest competition whose ranking the user reads (frozen ones first: the
+    published ranking is the one to show; "frozen" sorts before "open")."""
+    found = comp.rankings_for(user).select_related("organiser")
+    return found.order_by("status", "-period_end", "-id").first()
 
 
 @login_required

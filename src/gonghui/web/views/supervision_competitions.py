@@ -1,10 +1,13 @@
 """Competitions in the browser: the list, defining one, the judges' page, the leaderboard
 with its charts, freezing, and the exports of a frozen ranking.
 
-A competition is reached through ``for_user`` (organised in the user's subtree) or by
-being one of its judges; anyone else gets a 404. The judges' page is the only page a judge
-from outside the subtree reaches. Every change is one call to
-:mod:`gonghui.supervision.competition`, whose refusals are shown on the field they name.
+A competition exists for a user (anything else is a 404) when it is organised in their
+subtree, when they judge it, or when it is frozen and published to them. Who reads its
+ranking is :func:`gonghui.supervision.competition.may_see_ranking`: a live ranking those
+who run it, a frozen one also every staff user of a competing organisation or above it, and
+its judges; a judge of a live competition is sent to the judges' page, where they see only
+their own scores. Every change is one call to :mod:`gonghui.supervision.competition`,
+whose refusals are shown on the field they name.
 """
 
 from __future__ import annotations
@@ -33,13 +36,15 @@ from gonghui.web.http import AuthedRequest, attach_error, error_status
 from gonghui.web.supervisionforms import CompetitionForm, JudgeScoreForm, period_query
 from gonghui.web.views.supervision import may_read
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
 
 def reachable(user: Any) -> QuerySet[Competition]:
-    """Competitions organised in the user's subtree, and those they judge."""
-    scoped = Competition.objects.for_user(user).values("pk")
-    return Competition.objects.filter(Q(pk__in=scoped) | Q(judges=user)).distinct()
+    """Competitions organised in the user's subtree, those they judge, and the frozen ones
+    published to them."""
+    return Competition.objects.filter(
+        Q(pk__in=Competition.objects.for_user(user).values("pk"))
+        | Q(pk__in=comp.judged_by(user).values("pk"))
+        | Q(pk__in=comp.published_to(user).values("pk"))
+    )
 
 
 def competition_or_404(request: AuthedRequest, pk: int) -> Competition:
@@ -49,24 +54,16 @@ def competition_or_404(request: AuthedRequest, pk: int) -> Competition:
     return found
 
 
-def in_scope(user: Any, competition: Competition) -> bool:
-    own = user.organisation
-    return own is not None and own.contains(competition.organiser)
-
-
 def is_judge(user: Any, competition: Competition) -> bool:
     return competition.judges.filter(pk=user.pk).exists()
 
 
-def may_run(user: Any, competition: Competition) -> bool:
-    return comp.can_run_competitions(user) and in_scope(user, competition)
-
-
 def scoped_or_404(request: AuthedRequest, pk: int) -> Competition:
-    """A competition organised in the user's subtree; a judge from outside gets a 404 here
-    as anyone else would (they only reach the judges' page)."""
-    competition = competition_or_404(request, pk)
-    if not in_scope(request.user, competition):
+    """A competition organised in the user's subtree; anyone else gets a 404 here, also
+    those it is published to (they only read it)."""
+    found = Competition.objects.for_user(request.user).select_related("organiser")
+    competition = found.filter(pk=pk).first()
+    if competition is None:
         raise Http404
     return competition
 
@@ -76,24 +73,23 @@ def scoped_or_404(request: AuthedRequest, pk: int) -> Competition:
 
 @login_required
 def competition_list(request: AuthedRequest) -> HttpResponse:
-    found = list(reachable(request.user).select_related("organiser").order_by("-period_end", "-id"))
-    judged = set(
-        Competition.judges.through.objects.filter(
-            user_id=request.user.pk, competition_id__in=[c.pk for c in found]
-        ).values_list("competition_id", flat=True)
+    """The competitions whose ranking the user reads, and those they judge."""
+    user = request.user
+    readable = comp.rankings_for(user).values("pk")
+    found = list(
+        Competition.objects.filter(Q(pk__in=readable) | Q(pk__in=comp.judged_by(user).values("pk")))
+        .select_related("organiser")
+        .order_by("-period_end", "-id")
     )
-    own = request.user.organisation
+    ids = [c.pk for c in found]
+    judged = set(comp.judged_by(user).filter(pk__in=ids).values_list("pk", flat=True))
+    shown = set(comp.rankings_for(user).filter(pk__in=ids).values_list("pk", flat=True))
     rows = [
-        {
-            "competition": c,
-            "judge": c.pk in judged,
-            "leaderboard": own is not None and own.contains(c.organiser),
-        }
-        for c in found
+        {"competition": c, "judge": c.pk in judged, "leaderboard": c.pk in shown} for c in found
     ]
     context = {
         "rows": rows,
-        "may_define": comp.can_run_competitions(request.user),
+        "may_define": comp.can_run_competitions(user),
         "CompetitionStatus": CompetitionStatus,
     }
     return render(request, "web/supervision/competitions.html", context)
@@ -134,6 +130,14 @@ def competition_new(request: AuthedRequest) -> HttpResponse:
 # --- the leaderboard ----------------------------------------------------------------------------
 
 
+def records_link(part: comp.Part, organisation_id: int, query: str) -> str:
+    """The records behind a value: the numerator's, or for a median the measured records."""
+    median = isinstance(lib.LIBRARY.get(part.code), lib.MedianIndicator)
+    which = lib.DENOMINATOR if median else lib.NUMERATOR
+    params = urlencode({"code": part.code, "org": str(organisation_id), "part": which})
+    return f"{reverse('indicator-records')}?{params}&{query}"
+
+
 def chart_data(result: comp.Ranking, names: dict[str, str]) -> list[dict[str, Any]]:
     """Per tier: totals by organisation (bar chart) and each union's points per part
     against the part's full points (radar). Numbers as strings: the browser only draws."""
@@ -163,17 +167,25 @@ def chart_data(result: comp.Ranking, names: dict[str, str]) -> list[dict[str, An
     return tiers
 
 
+def linkable(user: Any, result: comp.Ranking) -> set[int]:
+    """The competitors whose values link to the records behind them: those the user may
+    read indicators of (SUPERVISE, in their subtree). Others' values are shown, not linked."""
+    if not may_read(user):
+        return set()
+    ids = [row.organisation_id for tier in result.tiers for row in tier.rows]
+    return set(Organisation.objects.for_user(user).filter(pk__in=ids).values_list("pk", flat=True))
+
+
 @login_required
 def competition_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     competition = competition_or_404(request, pk)
     judge = is_judge(request.user, competition)
-    if not in_scope(request.user, competition):
-        if judge:
+    if not comp.may_see_ranking(request.user, competition):
+        if judge:  # a live competition: its judges score on their own page
             return redirect("competition-judge", pk=competition.pk)
-        raise Http404
-    if not (may_read(request.user) or judge):
         raise PermissionDenied
     result = comp.ranking(competition)
+    links = linkable(request.user, result)
     names = report.indicator_names(result)
     period = lib.Period(competition.period_start, competition.period_end)
     query = urlencode(period_query(period))
@@ -185,16 +197,9 @@ def competition_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         for row in tier.rows:
             parts = []
             for spec, part in zip(specs, row.parts, strict=True):
-                median = isinstance(lib.LIBRARY.get(part.code), lib.MedianIndicator)
-                which = lib.DENOMINATOR if median else lib.NUMERATOR
-                link = (
-                    reverse("indicator-records")
-                    + "?"
-                    + urlencode({"code": part.code, "org": str(row.organisation_id), "part": which})
-                    + "&"
-                    + query
-                )
-                parts.append({"part": part, "spec": spec, "url": link})
+                link = records_link(part, row.organisation_id, query)
+                shown = link if row.organisation_id in links else ""
+                parts.append({"part": part, "spec": spec, "url": shown})
             rows.append(
                 {"row": row, "parts": parts, "movement": report.movement_text(row.movement)}
             )
@@ -214,8 +219,7 @@ def competition_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "specs": [{**s, "label": names[s["code"]]} for s in specs],
         "snapshot": snapshot,
         "judge": judge and competition.status == CompetitionStatus.OPEN,
-        "may_run": may_run(request.user, competition),
-        "may_read": may_read(request.user),
+        "may_run": comp.may_run(request.user, competition),
         "frozen": competition.status == CompetitionStatus.FROZEN,
         "judge_count": len({s["judge"] for s in result.inputs["judge_scores"]}),
     }
@@ -257,7 +261,7 @@ def _judge_page(
         "competition": competition,
         "rows": rows,
         "frozen": competition.status == CompetitionStatus.FROZEN,
-        "leaderboard": in_scope(request.user, competition),
+        "leaderboard": comp.may_see_ranking(request.user, competition),
     }
     return render(request, "web/supervision/judge.html", context, status=status)
 
@@ -312,17 +316,15 @@ def competition_freeze(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 def _export(request: AuthedRequest, pk: int, kind: str) -> HttpResponse:
-    competition = scoped_or_404(request, pk)
-    if not may_read(request.user):
-        raise PermissionDenied
+    """The frozen ranking as a download, for whoever it is published to; logged."""
+    competition = competition_or_404(request, pk)
     build = report.ranking_xlsx if kind == "xlsx" else report.ranking_pdf
     try:
-        name, data = build(request.user, competition, "web")
+        document = build(request.user, competition, "web")
     except DomainError as exc:
         return render(request, "web/refused.html", {"message": str(exc)}, status=error_status(exc))
-    response = HttpResponse(data, content_type=XLSX if kind == "xlsx" else "application/pdf")
-    disposition = "attachment" if kind == "xlsx" else "inline"
-    response["Content-Disposition"] = f'{disposition}; filename="{name}"'
+    response = HttpResponse(document.data, content_type=document.content_type)
+    response["Content-Disposition"] = document.disposition
     return response
 
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import BooleanField, ExpressionWrapper
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -26,7 +27,13 @@ from gonghui.errors import DomainError
 from gonghui.hardship.models import HardshipFile
 from gonghui.organisations.scoping import get_for_user_or_404
 from gonghui.supervision import digest, followups, tasks
-from gonghui.supervision.models import Finding, FindingResult, SupervisionTask, TaskKind
+from gonghui.supervision.models import (
+    Finding,
+    FindingResult,
+    SupervisionTask,
+    TaskKind,
+    TaskStatus,
+)
 from gonghui.web import taskforms
 from gonghui.web.http import AuthedRequest, attach_error, error_status, paginate
 
@@ -133,7 +140,7 @@ def follow_up_new(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 def _require_tasks(request: AuthedRequest) -> None:
-    if not digest.deals_with_tasks(request.user):
+    if not tasks.deals_with_tasks(request.user):
         raise PermissionDenied
 
 
@@ -142,23 +149,19 @@ def _task_list(
 ) -> HttpResponse:
     _require_tasks(request)
     day = timezone.localdate()
+    scoped = SupervisionTask.objects.for_user(request.user)
+    if request.GET.get("overdue") == "1":
+        scoped = scoped.filter(tasks.overdue_q(day))
+    # Overdue or not, in the page's own query: no second query over every overdue task.
     rows = (
-        SupervisionTask.objects.for_user(request.user)
-        .select_related("organisation", "assigned_by_organisation")
+        scoped.select_related("organisation", "assigned_by_organisation")
+        .annotate(late=ExpressionWrapper(tasks.overdue_q(day), output_field=BooleanField()))
         .order_by("status", "due_on", "id")
     )
-    if request.GET.get("overdue") == "1":
-        rows = rows.filter(tasks.overdue_q(day))
-    overdue = set(
-        SupervisionTask.objects.for_user(request.user)
-        .filter(tasks.overdue_q(day))
-        .values_list("pk", flat=True)
-    )
-    may_assign = tasks.allowed(request.user, tasks.ASSIGN)
+    may_assign = tasks.may_assign(request.user)
     assert request.user.organisation is not None
     context = {
         "page": paginate(request, rows, settings.GONGHUI_PAGE_SIZE),
-        "overdue": overdue,
         "form": form
         or (taskforms.TaskForm(organisation=request.user.organisation) if may_assign else None),
     }
@@ -173,7 +176,7 @@ def task_list(request: AuthedRequest) -> HttpResponse:
 @login_required
 @require_POST
 def task_new(request: AuthedRequest) -> HttpResponse:
-    if not tasks.allowed(request.user, tasks.ASSIGN):
+    if not tasks.may_assign(request.user):
         raise PermissionDenied
     assert request.user.organisation is not None
     form = taskforms.TaskForm(request.POST, organisation=request.user.organisation)
@@ -211,15 +214,15 @@ def _task_page(
     day = timezone.localdate()
     findings = task.findings.select_related("file__applicant", "checked_by", "rectified_by")
     user = request.user
-    may_record = tasks.allowed(user, tasks.RECORD, task)
+    may_record = tasks.may_record(user, task)
     context = {
         "task": task,
         "findings": findings,
         "overdue": tasks.is_overdue(task, day),
         "today": day,
         "may_record": may_record and task.status in tasks.BEFORE_FINDINGS,
-        "may_rectify": may_record and task.status != "closed",
-        "may_close": tasks.allowed(user, tasks.CLOSE, task) and task.status != "closed",
+        "may_rectify": may_record and task.status != TaskStatus.CLOSED,
+        "may_close": tasks.may_close(user, task) and task.status != TaskStatus.CLOSED,
         "site": task.kind == TaskKind.SITE_INSPECTION,
         "FindingResult": FindingResult,
         "finding_form": forms.get("finding_form") or taskforms.FindingForm(),
