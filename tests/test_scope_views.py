@@ -325,12 +325,23 @@ def import_objects(p: Province) -> dict[str, int]:
 
 
 def rule_objects() -> dict[str, int]:
-    """Yaohai's run of the outreach rule (``outreach_objects``), and Yaohai's list for the
-    start of its linkage (``import_objects``)."""
-    from gonghui.discovery.models import ListImport, ScreeningRun
+    """Yaohai's run of the outreach rule (``outreach_objects``), a dry-run job of Yaohai,
+    and Yaohai's list for the start of its linkage (``import_objects``)."""
+    from gonghui.discovery.models import ListImport, ScreeningJob, ScreeningRun
 
     run = ScreeningRun.objects.get(rule__code="scope-rule")
-    return {"runs": run.pk, "linkage": ListImport.objects.get(file_name="l.csv").pk}
+    job = ScreeningJob.objects.create(
+        kind="dry_run",
+        rule=run.rule,
+        organisation=run.organisation,
+        created_by=run.created_by,
+        as_of=run.as_of,
+    )
+    return {
+        "runs": run.pk,
+        "jobs": job.pk,
+        "linkage": ListImport.objects.get(file_name="l.csv").pk,
+    }
 
 
 def test_a_rule_is_shared_but_its_runs_are_scoped(

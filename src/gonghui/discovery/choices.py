@@ -59,6 +59,16 @@ class RunKind(models.TextChoices):
     RUN = "run", _("Run")
 
 
+class JobStatus(models.TextChoices):
+    """Where a background screening job is (the values are those of an import's status,
+    so :func:`gonghui.discovery.jobs.state` reads both)."""
+
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
 class CandidateStatus(models.TextChoices):
     NEW = "new", _("New")
     CONTACTED = "contacted", _("Contacted")

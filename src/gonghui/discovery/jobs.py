@@ -1,21 +1,24 @@
-"""Imports in the background: a page starts the import and returns at once.
+"""Long work in the background: a page starts it and returns at once.
 
     jobs.start(import_id, user)                      # a roster import
     jobs.start(import_id, user, kind=jobs.LIST)      # an external list import
-    jobs.state(imp)                                  # "idle", "running" or "stopped"
+    jobs.start(job_id, user, kind=jobs.SCREEN)       # a screening job (dry run or run)
+    jobs.state(record)                               # "idle", "running" or "stopped"
 
 The work runs in a detached process (its own session, so a web worker that is killed or
-restarted does not take the import with it), as the command an administrator would type::
+restarted does not take the work with it), as the command an administrator would type::
 
     gonghui roster --as USER resume ID
     python -m gonghui.discovery.jobs list ID --as USER
+    gonghui screen --as USER resume ID
 
-Both are resumable: a crashed or killed import is started again with the same command (or
-the page's "resume" button). The process id, host and command are written to
-``job.json`` in the import's work directory; the progress page reads it to tell an import
-that is running from one whose process is gone. The process's output goes to ``job.log``.
+All are resumable: a crashed or killed one is started again with the same command (or the
+page's button). The process id, host and command are written to ``job.json`` in the
+record's work directory (the command line writes it too, :func:`mark`); the progress page
+reads it to tell work that is running from work whose process is gone. The process's
+output goes to ``job.log``.
 
-With ``settings.GONGHUI_JOBS_INLINE`` (tests) the import runs in the calling process, to
+With ``settings.GONGHUI_JOBS_INLINE`` (tests) the work runs in the calling process, to
 the end, before ``start`` returns.
 """
 
@@ -35,7 +38,10 @@ from django.utils import timezone
 
 ROSTER = "roster"
 LIST = "list"
-KINDS = (ROSTER, LIST)
+SCREEN = "screen"
+KINDS = (ROSTER, LIST, SCREEN)
+# The states in which a record still has work to do (imports and screening jobs alike).
+UNFINISHED = ("queued", "running")
 
 
 def inline() -> bool:
@@ -43,13 +49,13 @@ def inline() -> bool:
 
 
 def command(import_id: int, username: str, kind: str = ROSTER) -> list[str]:
-    """The command that runs (or resumes) the import to its end."""
-    if kind == ROSTER:
+    """The command that runs (or resumes) the work to its end."""
+    if kind in (ROSTER, SCREEN):
         return [
             sys.executable,
             "-m",
             "gonghui",
-            "roster",
+            kind,
             "--as",
             username,
             "resume",
@@ -62,14 +68,14 @@ def command(import_id: int, username: str, kind: str = ROSTER) -> list[str]:
 
 
 def _model(kind: str) -> Any:
-    from .models import ListImport, RosterImport
+    from .models import ListImport, RosterImport, ScreeningJob
 
-    return RosterImport if kind == ROSTER else ListImport
+    return {ROSTER: RosterImport, LIST: ListImport, SCREEN: ScreeningJob}[kind]
 
 
 def start(import_id: int, user: Any, kind: str = ROSTER) -> None:
-    """Run the import in the background (inline in tests). The caller has checked that the
-    user may import and reaches the import; the job acts as that user."""
+    """Run the work in the background (inline in tests). The caller has checked that the
+    user may do it and reaches the record; the job acts as that user."""
     if kind not in KINDS:
         raise ValueError(kind)
     if inline():
@@ -91,31 +97,41 @@ def start(import_id: int, user: Any, kind: str = ROSTER) -> None:
             close_fds=True,
             env=env,
         )
-    marker = {
-        "pid": process.pid,
+    mark(work_dir, process.pid, argv[1:])
+
+
+def mark(work_dir: Path, pid: int, argv: list[str]) -> None:
+    """Say which process works on the record, so that its page (and a second command)
+    can tell running work from work whose process is gone."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    written = {
+        "pid": pid,
         "host": socket.gethostname(),
         "started": timezone.now().isoformat(),
-        "command": argv[1:],
+        "command": argv,
     }
-    (work_dir / "job.json").write_text(json.dumps(marker), encoding="utf-8")
+    (work_dir / "job.json").write_text(json.dumps(written), encoding="utf-8")
 
 
 def run(kind: str, import_id: int, progress: Any = None) -> Any:
-    """Run the import to its end in this process. A refused file or a fault is recorded on
-    the import (status failed, with the message), so it is not raised again here."""
+    """Run the work to its end in this process. A refusal or a fault is recorded on the
+    record (status failed, with the message), so a refusal is not raised again here."""
     from gonghui.errors import DomainError
 
-    from . import external, services
+    from . import external, screening, services
 
     try:
         if kind == ROSTER:
             return services.run_import(import_id, progress)
+        if kind == SCREEN:
+            return screening.run_job(import_id, progress)
         return external.run_list_import(import_id, progress)
     except DomainError:
         return _model(kind).objects.get(pk=import_id)
 
 
-def _marker(work_dir: Path) -> dict[str, Any] | None:
+def marker(work_dir: Path) -> dict[str, Any] | None:
+    """What :func:`mark` wrote for the record (None when nothing was)."""
     try:
         found = json.loads((work_dir / "job.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -140,19 +156,17 @@ def _alive(pid: int) -> bool:
 
 
 def state(imp: Any) -> str:
-    """``running`` when a job works on the import (or someone runs it by hand), ``stopped``
+    """``running`` when a job works on the record (or someone runs it by hand), ``stopped``
     when it is unfinished and the process started for it is gone, otherwise ``idle``."""
-    from .choices import ImportStatus
-
-    if imp.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+    if imp.status not in UNFINISHED:
         return "idle"
-    marker = _marker(imp.work_dir)
-    if marker is None:
+    found = marker(imp.work_dir)
+    if found is None:
         # No job was started from a page: running means someone runs it on the command line.
-        return "running" if imp.status == ImportStatus.RUNNING else "idle"
-    if marker.get("host") != socket.gethostname():
+        return "running" if imp.status == "running" else "idle"
+    if found.get("host") != socket.gethostname():
         return "running"  # started on another server; we cannot look at its processes
-    return "running" if _alive(int(marker.get("pid", 0))) else "stopped"
+    return "running" if _alive(int(found.get("pid", 0))) else "stopped"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -165,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     from gonghui.audit.context import acting_as
 
     parser = argparse.ArgumentParser(prog="python -m gonghui.discovery.jobs")
-    parser.add_argument("kind", choices=KINDS)
+    parser.add_argument("kind", choices=(ROSTER, LIST))
     parser.add_argument("id", type=int)
     parser.add_argument("--as", dest="username", required=True)
     options = parser.parse_args(argv)

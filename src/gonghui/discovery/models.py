@@ -24,6 +24,7 @@ from .choices import (
     CandidateStatus,
     ImportPhase,
     ImportStatus,
+    JobStatus,
     RuleStatus,
     RunKind,
     SourceKind,
@@ -286,9 +287,82 @@ class ScreeningRule(Audited):
         return gettext(self.description) if self.builtin and self.description else self.description
 
 
+class ScreeningJob(Audited):
+    """A dry run or a run in the background, of one rule or (``rule`` empty) of every rule
+    switched on when it started: what was asked, by whom, its state and progress, and the
+    snapshot it reads. Run again after a crash, it reads the same snapshot and skips the
+    rules it already did (``ScreeningRun.job``), so it gives the same result."""
+
+    kind = models.CharField(_("kind"), max_length=8, choices=RunKind.choices)
+    rule = models.ForeignKey(
+        ScreeningRule,
+        verbose_name=_("rule"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="jobs",
+    )
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("union"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    as_of = models.DateField(_("as of"))
+    engine = models.CharField(_("engine"), max_length=8, default="duckdb")
+    status = models.CharField(
+        _("status"), max_length=8, choices=JobStatus.choices, default=JobStatus.QUEUED
+    )
+    error = models.TextField(_("error"), blank=True)
+    # The rules it works through, fixed when it first starts (ids, in order).
+    rule_ids = models.JSONField(_("rules"), default=list, blank=True)
+    snapshot = models.CharField(_("snapshot"), max_length=64, blank=True)
+    step = models.CharField(_("step"), max_length=64, blank=True)
+    progress_done = models.IntegerField(_("progress"), default=0)
+    progress_total = models.IntegerField(_("progress total"), default=0)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_field = "organisation"
+
+    # Progress moves during the run; the audit trail records the state changes.
+    audit_exclude = ("progress_done", "progress_total", "step")
+
+    class Meta:
+        verbose_name = _("screening job")
+        verbose_name_plural = _("screening jobs")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.rule_id or 'all'} ({self.pk})"
+
+    def audit_org_path(self) -> str:
+        return self.organisation.path
+
+    @property
+    def work_dir(self) -> Path:
+        """Where the background process keeps its marker and log."""
+        return work_root() / "jobs" / f"{self.pk:08d}"
+
+    @property
+    def percent(self) -> int:
+        if not self.progress_total:
+            return 100 if self.status == JobStatus.DONE else 0
+        return min(100, int(100 * self.progress_done / self.progress_total))
+
+    @property
+    def unfinished(self) -> bool:
+        return self.status != JobStatus.DONE
+
+
 class ScreeningRun(Audited):
-    """One dry run or run of a rule: when, by whom, on which engine, which list imports it
-    read, and what it found per organisation (``summary``)."""
+    """One dry run or run of a rule: when, by whom, on which engine, which snapshot and
+    list imports it read, and what it found per organisation (``summary``)."""
 
     rule = models.ForeignKey(
         ScreeningRule, verbose_name=_("rule"), on_delete=models.PROTECT, related_name="runs"
@@ -315,6 +389,15 @@ class ScreeningRun(Audited):
     changed = models.IntegerField(_("evidence changed"), default=0)
     summary = models.JSONField(_("per organisation"), default=list, blank=True)
     milliseconds = models.BigIntegerField(_("duration (ms)"), default=0)
+    job = models.ForeignKey(
+        ScreeningJob,
+        verbose_name=_("job"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="runs",
+    )
+    snapshot = models.CharField(_("snapshot"), max_length=64, blank=True)
 
     objects = ScopedQuerySet.as_manager()
     scope_field = "organisation"
@@ -323,6 +406,14 @@ class ScreeningRun(Audited):
         verbose_name = _("screening run")
         verbose_name_plural = _("screening runs")
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # A job resumed after a crash does not do a rule twice.
+            models.UniqueConstraint(
+                fields=["job", "rule"],
+                condition=models.Q(job__isnull=False),
+                name="screening_run_once_per_job",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.rule_id} {self.kind} {self.pk}"

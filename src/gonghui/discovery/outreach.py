@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -138,6 +138,17 @@ class EvidenceLine:
     row: int
     provenance: str = ""  # agency, period and file of the list
     fields: list[tuple[str, str]] = field(default_factory=list)
+    link: str = ""  # how a row without a usable ID number was tied to the worker
+
+
+def _link_text(item: Mapping[str, Any]) -> str:
+    """A row the fuzzy linkage tied to the worker says so (``screening.evidence_json``)."""
+    if item.get("method") != "linked":
+        return ""
+    score = f"{float(item.get('score') or 0):.2f}"
+    if item.get("by") == "reviewed":
+        return _("linked by a reviewer (match probability %(score)s)") % {"score": score}
+    return _("linked by the fuzzy linkage (match probability %(score)s)") % {"score": score}
 
 
 def _value(kind: str, value: Any) -> str:
@@ -225,6 +236,7 @@ def evidence_in_words(
                 lines.append(line)
                 continue
             line = EvidenceLine(str(kinds.get(source, source)), import_id, row_no)
+            line.link = _link_text(item)
             imp = imports.get(import_id)
             if imp is not None:
                 line.provenance = _("%(agency)s, %(start)s to %(end)s, %(file)s") % {

@@ -12,6 +12,13 @@ Compiling parses it with SQLGlot, refuses anything but a query over the known ta
 replaces every parameter by a typed literal (``:as_of`` and ``:as_of_month`` are always
 there: the day the screening is for and the first day of its month), and prints the same
 tree in DuckDB's and in Spark's dialect. The engines run the printed SQL and nothing else.
+
+A list row that the fuzzy linkage tied to a worker (``ListRowLink``: linked by the model
+above its threshold, or by a reviewer's "same person") is that worker's row: the table
+``list_<kind>`` a rule reads is a view over the list's own rows (``list_<kind>_rows``) and
+the links (``row_links``) in which a linked row carries the worker's ID number. So every
+rule, written once, treats it exactly like a row whose ID number matched, on both engines,
+and the evidence of a linked row says so (:func:`wrap`).
 """
 
 from __future__ import annotations
@@ -70,11 +77,77 @@ def list_table(kind: str) -> str:
     return f"list_{kind}"
 
 
+LIST_TABLES = {list_table(kind): kind for kind in LIST_KINDS}
+
+# The confirmed links of list rows to workers (``ListRowLink``), as the snapshot writes
+# them: the worker's ID number, how the row was linked (``auto`` / ``reviewed``), the match
+# probability and, for a reviewer's link, the review that decided it.
+LINKS = "row_links"
+LINK_COLUMNS: list[tuple[str, str]] = [
+    ("import_id", "BIGINT"), ("row_no", "BIGINT"), ("worker_id", "BIGINT"),
+    ("id_number", "VARCHAR"), ("method", "VARCHAR"), ("probability", "DOUBLE"),
+    ("review_id", "BIGINT"),
+]  # fmt: skip
+
 TABLES: dict[str, list[tuple[str, str]]] = {
     **REGISTRY_TABLES,
     **{list_table(kind): schema(kind) for kind in LIST_KINDS},
 }
 KNOWN = set(TABLES) | set(DERIVED_VIEWS)
+# What the engines load from files: the registry, each list's own rows, the links.
+STORED: dict[str, list[tuple[str, str]]] = {**TABLES, LINKS: LINK_COLUMNS}
+
+
+def stored_name(name: str) -> str:
+    """The name an engine gives the files of a table: a list's own rows are read through
+    the view of the list's name, which applies the links."""
+    return f"{name}_rows" if name in LIST_TABLES else name
+
+
+def list_view_sql(kind: str, links: bool = True) -> str:
+    """The list as the rules see it: a row linked to a worker carries the worker's ID
+    number (whatever it had: none, or a mistyped one), like a row that matched by number.
+    Without any link (``links`` false) the list's own rows, as they are: the join would
+    only cost time (a computed join key keeps the engines from pruning the list's scan)."""
+    if not links:
+        return f"SELECT * FROM {stored_name(list_table(kind))}"
+    columns = [
+        "CASE WHEN k.row_no IS NULL THEN r.id_number ELSE k.id_number END AS id_number"
+        if name == "id_number"
+        else f"r.{name}"
+        for name, _type in schema(kind)
+    ]
+    return (
+        f"SELECT {', '.join(columns)} FROM {stored_name(list_table(kind))} AS r "
+        f"LEFT JOIN {LINKS} AS k ON k.import_id = r.import_id AND k.row_no = r.row_no"
+    )
+
+
+def empty_sql(name: str, dialect: str) -> str:
+    """A table of ``name``'s columns and no rows, for an input that has no file (no
+    finished import of a list, no link yet)."""
+    columns = ", ".join(f"CAST(NULL AS {sql}) AS {column}" for column, sql in STORED[name])
+    return sqlglot.transpile(f"SELECT {columns} WHERE 1 = 0", read="duckdb", write=dialect)[0]
+
+
+def views(
+    read: frozenset[str] | set[str], dialect: str, links: bool = True
+) -> list[tuple[str, str]]:
+    """(name, SQL) of the views an engine defines over the stored tables for a compiled
+    rule, in an order that defines each before its use; ``links``: whether there is any
+    link of a list row to a worker."""
+    found = [
+        (name, transpile(list_view_sql(LIST_TABLES[name], links), dialect))
+        for name in sorted(read)
+        if name in LIST_TABLES
+    ]
+    found += [(name, derived_sql(name, dialect)) for name in DERIVED_VIEWS if name in read]
+    return found
+
+
+def transpile(sql: str, dialect: str) -> str:
+    return sqlglot.transpile(sql, read="duckdb", write=dialect)[0]
+
 
 FORBIDDEN = (
     exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop, exp.Alter, exp.Command,
@@ -86,7 +159,7 @@ FORBIDDEN = (
 class Compiled:
     duckdb: str
     spark: str
-    tables: frozenset[str]  # the registry tables and lists it reads
+    tables: frozenset[str]  # the registry tables, lists, links and derived views it reads
     parameters: dict[str, Any]
 
 
@@ -199,12 +272,15 @@ def _bind(tree: exp.Expression, values: Mapping[str, Any]) -> exp.Expression:
 
 
 def wrap(tree: exp.Expression) -> exp.Expression:
-    """The rule's evidence, one row per (worker, list row), with the worker's union."""
+    """The rule's evidence, one row per (worker, list row), with the worker's union and,
+    for a row the fuzzy linkage tied to a worker, how (method, probability, review)."""
     return sqlglot.parse_one(
         "SELECT DISTINCT CAST(h.worker_id AS BIGINT) AS worker_id, m.organisation_id, "
         "CAST(h.source AS VARCHAR) AS source, CAST(h.import_id AS BIGINT) AS import_id, "
-        "CAST(h.row_no AS BIGINT) AS row_no FROM rule_hits AS h "
-        "JOIN members AS m ON m.worker_id = h.worker_id",
+        "CAST(h.row_no AS BIGINT) AS row_no, k.method AS link_method, "
+        "k.probability AS link_probability, k.review_id AS link_review "
+        "FROM rule_hits AS h JOIN members AS m ON m.worker_id = h.worker_id "
+        f"LEFT JOIN {LINKS} AS k ON k.import_id = h.import_id AND k.row_no = h.row_no",
         read="duckdb",
     ).transform(
         lambda node: (

@@ -1,155 +1,155 @@
-"""Screening: run the rules over the analytical store, on DuckDB in process or on Spark, and
-turn what they find into :class:`Candidate` rows.
+"""Screening: run the rules over a snapshot of the analytical store, on DuckDB in process or
+on Spark, and turn what they find into :class:`Candidate` rows.
 
-    snapshot()                          # the registry as Parquet, beside the lists
+    start_job(user, kind, rule, as_of)  # a dry run or run (one rule, or all on) to do
+    run_job(job_id, progress)           # do it (a background process, the CLI, or inline)
     dry_run(user, rule)                 # what a run would add and drop, per organisation
     run_rule(user, rule)                # the same, applied: candidates added, changed, dropped
-    find(rule, as_of, engine)           # worker → (union, evidence): what both engines agree on
+    find(rule, as_of, engine, tables)   # worker → (union, evidence): what both engines agree on
+    create_rule / change_rule           # rules are province policy (see below)
 
-The tables a rule reads are Parquet files: ``registry/*.parquet`` (written from the
-database by :func:`snapshot`) and the ``rows.parquet`` of every finished import of a list.
-DuckDB reads them in process; Spark reads the same files from shared storage
-(``GONGHUI_SPARK_DATA_URL`` names the discovery directory as the cluster sees it).
+The tables a rule reads are the Parquet files of one snapshot (:mod:`.snapshots`): the
+registry, the confirmed links of list rows to workers, and the rows of every finished
+list, all as of one moment; a run pins its snapshot and records it. DuckDB reads them in
+process; Spark reads the same files from shared storage (``GONGHUI_SPARK_DATA_URL`` names
+the discovery directory as the cluster sees it).
+
+**Who.** Rules are province-wide policy data, like the living standards: only a user of
+the root organisation (the province federation) with ``EDIT_POLICY`` creates a rule,
+changes its definition or parameters (a new version) or switches it on or off, and only
+a user of the root organisation with ``IMPORT_ROSTERS`` (who loads the lists the rules
+read) runs a rule, which fills every union's worklist. Every administrator below sees the
+rules and may dry-run them: the counts are of their own subtree only.
 """
 
 from __future__ import annotations
 
 import datetime
-import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from gonghui.accounts.choices import Capability
 from gonghui.audit.context import current_source
 from gonghui.audit.models import AuditAction, AuditEntry
 from gonghui.errors import Conflict, DomainError, NotAllowed
-from gonghui.hardship.models import HardshipFile, IncomeReading
 from gonghui.organisations.models import Organisation
-from gonghui.people.models import HouseholdMember, Worker
 
-from . import lists, rules
-from .choices import ImportStatus, RuleStatus, RunKind
-from .models import Candidate, ListImport, ScreeningRule, ScreeningRun, work_root
+from . import rules, snapshots
+from .choices import JobStatus, RuleStatus, RunKind
+from .models import Candidate, ScreeningJob, ScreeningRule, ScreeningRun, work_root
+from .snapshots import Snapshot
 
-Evidence = tuple[tuple[str, int, int], ...]
+LINKED = "linked"
+# One piece of evidence: (source, import, row), and for a list row the fuzzy linkage tied
+# to a worker also (LINKED, link method, match probability, review id or 0).
+Item = tuple[Any, ...]
+Evidence = tuple[Item, ...]
 Found = dict[int, tuple[int, Evidence]]  # worker id → (organisation id, evidence)
 Tables = Mapping[str, Sequence[Path]]
+Progress = Callable[[str, int, int], None]
 
 
-def require_screener(user: Any) -> None:
-    # Screening rules are managed by the administrators who import the lists they read.
-    if not (getattr(user, "is_authenticated", False) and user.can(Capability.IMPORT_ROSTERS)):
-        raise NotAllowed(_("Your role may not manage screening rules."))
+# --- who -----------------------------------------------------------------------------------
 
 
-# --- the tables ---------------------------------------------------------------------------
+def _at_root(user: Any) -> bool:
+    organisation = getattr(user, "organisation", None)
+    return organisation is not None and organisation.parent_id is None
 
 
-def registry_dir() -> Path:
-    return work_root() / "registry"
+def may_see_rules(user: Any) -> bool:
+    """Administrators anywhere see the rules and dry-run them for their subtree."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and getattr(user, "organisation", None) is not None
+        and (user.can(Capability.IMPORT_ROSTERS) or user.can(Capability.EDIT_POLICY))
+    )
 
 
-def _write(con: Any, table: str, columns: list[tuple[str, str]], rows: Iterable[tuple]) -> Path:
-    """Rows (streamed, in chunks) into a Parquet file of the given schema, written whole."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE t ({', '.join(f'{n} {s}' for n, s in columns)})")
-    batch: list[tuple] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == 100_000:
-            _insert(con, len(columns), batch)
-            batch = []
-    _insert(con, len(columns), batch)
-    target = registry_dir() / f"{table}.parquet"
-    con.execute(f"COPY t TO '{target.with_suffix('.partial')}' (FORMAT parquet)")
-    os.replace(target.with_suffix(".partial"), target)
-    return target
+def may_define_rules(user: Any) -> bool:
+    """A rule is policy: the province federation's policy administrators set it."""
+    return may_see_rules(user) and user.can(Capability.EDIT_POLICY) and _at_root(user)
 
 
-def _insert(con: Any, width: int, rows: list[tuple]) -> None:
-    if rows:
-        lists_ = [list(values) for values in zip(*rows, strict=True)]
-        con.execute(f"INSERT INTO t SELECT {', '.join(['unnest(?)'] * width)}", lists_)
+def may_run_rules(user: Any) -> bool:
+    """A run fills every union's worklist: the province's list administrators start it."""
+    return may_see_rules(user) and user.can(Capability.IMPORT_ROSTERS) and _at_root(user)
 
 
-def _fen(value: Any) -> int | None:
-    return None if value is None else int(value * 100)
+def require_viewer(user: Any) -> None:
+    if not may_see_rules(user):
+        raise NotAllowed(_("Your role may not see the screening rules."))
 
 
-def _stream(sql: str) -> Iterable[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        while rows := cursor.fetchmany(50_000):
-            yield from rows
+def require_definer(user: Any) -> None:
+    if not may_define_rules(user):
+        raise NotAllowed(
+            _(
+                "Screening rules are province-wide policy: only a policy administrator of "
+                "the province federation may create a rule, change it or switch it on or off."
+            )
+        )
 
 
-def snapshot() -> dict[str, Path]:
-    """The registry tables the rules read, from the database, as Parquet."""
-    registry_dir().mkdir(parents=True, exist_ok=True)
-    worker, member = Worker._meta.db_table, HouseholdMember._meta.db_table
-    files, _readings = HardshipFile._meta.db_table, IncomeReading._meta.db_table
-    spec = rules.REGISTRY_TABLES
-    con = duckdb.connect()
+def require_runner(user: Any) -> None:
+    if not may_run_rules(user):
+        raise NotAllowed(
+            _(
+                "Only an administrator of the province federation may run a rule; your union "
+                "may dry-run it to see its own counts."
+            )
+        )
+
+
+# --- the tables ----------------------------------------------------------------------------
+
+
+def tables() -> dict[str, list[Path]]:
+    """The tables of a fresh snapshot (the caller owns it; :func:`snapshots.remove`)."""
+    return snapshots.take().tables
+
+
+@contextmanager
+def pinned(snapshot: Snapshot | None) -> Iterator[Snapshot]:
+    """The given snapshot, or a fresh one of our own, removed when we are done with it."""
+    if snapshot is not None:
+        yield snapshot
+        return
+    own = snapshots.take()
     try:
-        return {
-            "members": _write(
-                con, "members", spec["members"],
-                _stream(f"SELECT w.id, w.id_number, w.organisation_id, h.household_id "
-                        f"FROM {worker} w LEFT JOIN {member} h ON h.worker_id = w.id"),
-            ),
-            "household_members": _write(
-                con, "household_members", spec["household_members"],
-                ((h, w, n or None, r, s, b) for h, w, n, r, s, b in _stream(
-                    f"SELECT household_id, worker_id, id_number, relation, schooling, "
-                    f"birth_date FROM {member}"))),
-            "files": _write(
-                con, "files", spec["files"],
-                _stream(f"SELECT id, household_id, applicant_id, organisation_id, status "
-                        f"FROM {files}"),
-            ),
-            "income_readings": _write(
-                con, "income_readings", spec["income_readings"],
-                ((i, f, m, _fen(p), _fen(s)) for i, f, m, p, s in IncomeReading.objects
-                 .values_list("id", "file_id", "month", "per_capita_income", "living_standard")
-                 .iterator(chunk_size=10_000)),
-            ),
-        }  # fmt: skip
+        yield own
     finally:
-        con.close()
+        snapshots.remove(own.id)
 
 
-def list_files(kind: str) -> list[Path]:
-    """The rows of every finished import of a kind (an empty file of the kind's schema when
-    there is none, so that a rule always has its table)."""
-    done = ListImport.objects.filter(kind=kind, status=ImportStatus.DONE).order_by("pk")
-    paths = [lists.rows_path(imp.work_dir) for imp in done]
-    paths = [p for p in paths if p.exists()]
-    return paths or [lists.empty_parquet(kind, work_root() / "empty" / f"{kind}.parquet")]
-
-
-def tables(registry: Mapping[str, Path] | None = None) -> dict[str, list[Path]]:
-    registry = registry if registry is not None else snapshot()
-    found: dict[str, list[Path]] = {name: [path] for name, path in registry.items()}
-    for kind in lists.LIST_KINDS:
-        found[rules.list_table(kind)] = list_files(kind)
-    return found
-
-
-# --- the engines --------------------------------------------------------------------------
+# --- the engines -----------------------------------------------------------------------------
 
 
 class Engine(Protocol):
     name: str
 
     def evidence(self, compiled: rules.Compiled, tables: Tables) -> list[tuple]: ...
+
+
+def has_links(tables: Tables) -> bool:
+    """Whether any list row is linked (a snapshot without links has no links file)."""
+    return bool(tables.get(rules.LINKS))
+
+
+def stored_inputs(needed: Iterable[str]) -> list[str]:
+    """The tables an engine loads from files (or as empty tables) for a compiled rule."""
+    return sorted(name for name in needed if name in rules.STORED)
 
 
 class DuckDBEngine:
@@ -162,19 +162,23 @@ class DuckDBEngine:
         self.threads = threads
 
     def connect(self, tables: Tables, needed: Iterable[str]) -> Any:
+        needed = frozenset(needed)
         con = duckdb.connect()
         con.execute(f"SET memory_limit = '{self.memory_limit}'")
         con.execute(f"SET temp_directory = '{work_root() / 'spill'}'")
         con.execute("SET preserve_insertion_order = false")
         if self.threads:
             con.execute(f"SET threads = {int(self.threads)}")
-        for name in needed:
-            if name in tables:
-                files = "[" + ", ".join(f"'{p}'" for p in tables[name]) + "]"
-                con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({files})")
-        for name in rules.DERIVED_VIEWS:
-            if name in needed:
-                con.execute(f"CREATE OR REPLACE VIEW {name} AS {rules.derived_sql(name, 'duckdb')}")
+        for name in stored_inputs(needed):
+            target, paths = rules.stored_name(name), tables.get(name)
+            if paths:
+                files = "[" + ", ".join(f"'{p}'" for p in paths) + "]"
+                source = f"SELECT * FROM read_parquet({files})"
+            else:
+                source = rules.empty_sql(name, "duckdb")
+            con.execute(f"CREATE OR REPLACE VIEW {target} AS {source}")
+        for name, sql in rules.views(needed, "duckdb", has_links(tables)):
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
         return con
 
     def evidence(self, compiled: rules.Compiled, tables: Tables) -> list[tuple]:
@@ -242,15 +246,15 @@ class SparkEngine:
 
     def evidence(self, compiled: rules.Compiled, tables: Tables) -> list[tuple]:
         spark = spark_session()
-        for name in compiled.tables:
-            if name in tables:
-                frame = spark.read.parquet(*(spark_path(p) for p in tables[name]))
-                frame.createOrReplaceTempView(name)
-        for name in rules.DERIVED_VIEWS:
-            if name in compiled.tables:
-                spark.sql(
-                    f"CREATE OR REPLACE TEMP VIEW {name} AS {rules.derived_sql(name, 'spark')}"
-                )
+        for name in stored_inputs(compiled.tables):
+            target, paths = rules.stored_name(name), tables.get(name)
+            if paths:
+                frame = spark.read.parquet(*(spark_path(p) for p in paths))
+            else:
+                frame = spark.sql(rules.empty_sql(name, "spark"))
+            frame.createOrReplaceTempView(target)
+        for name, sql in rules.views(compiled.tables, "spark", has_links(tables)):
+            spark.sql(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
         return [tuple(row) for row in spark.sql(compiled.spark).collect()]
 
 
@@ -263,16 +267,19 @@ def engine_named(name: str | None) -> Engine:
     raise DomainError(_("Unknown engine “%(name)s”.") % {"name": name}, field="engine")
 
 
-# --- finding ------------------------------------------------------------------------------
+# --- finding ---------------------------------------------------------------------------------
 
 
 def group(rows: Iterable[tuple]) -> Found:
-    """Evidence rows (worker, union, source, import, row) to one entry per worker, the
-    evidence sorted (so both engines give equal values)."""
-    found: dict[int, tuple[int, list[tuple[str, int, int]]]] = {}
-    for worker_id, organisation_id, source, import_id, row_no in rows:
+    """Evidence rows (worker, union, source, import, row, link method, probability, review)
+    to one entry per worker, the evidence sorted (so both engines give equal values)."""
+    found: dict[int, tuple[int, list[Item]]] = {}
+    for worker_id, organisation_id, source, import_id, row_no, method, probability, review in rows:
+        item: Item = (str(source), int(import_id), int(row_no))
+        if method is not None:
+            item += (LINKED, str(method), float(probability), int(review or 0))
         entry = found.setdefault(int(worker_id), (int(organisation_id), []))
-        entry[1].append((str(source), int(import_id), int(row_no)))
+        entry[1].append(item)
     return {w: (org, tuple(sorted(set(ev)))) for w, (org, ev) in found.items()}
 
 
@@ -280,7 +287,7 @@ def find(
     rule: ScreeningRule | Mapping[str, Any],
     as_of: datetime.date,
     engine: Engine,
-    table_files: Tables,
+    table_files: Tables | Snapshot,
     parameters: Mapping[str, Any] | None = None,
 ) -> Found:
     if isinstance(rule, ScreeningRule):
@@ -290,18 +297,36 @@ def find(
     compiled = rules.compile_rule(
         definition, parameters if parameters is not None else values, as_of
     )
-    return group(engine.evidence(compiled, table_files))
+    files = table_files.tables if isinstance(table_files, Snapshot) else table_files
+    return group(engine.evidence(compiled, files))
 
 
 def evidence_json(evidence: Evidence) -> list[dict[str, Any]]:
-    return [{"source": s, "import": i, "row": r} for s, i, r in evidence]
+    """The evidence as stored on the candidate. A linked row says so: ``method`` "linked",
+    ``by`` (auto: the model above its threshold; reviewed: a person), ``score`` (the match
+    probability) and ``review`` (the decision, for a reviewed link)."""
+    out = []
+    for item in evidence:
+        entry: dict[str, Any] = {"source": item[0], "import": item[1], "row": item[2]}
+        if len(item) > 3:
+            entry.update({"method": LINKED, "by": item[4], "score": item[5]})
+            if item[6]:
+                entry["review"] = item[6]
+        out.append(entry)
+    return out
 
 
 def evidence_key(items: Iterable[Mapping[str, Any]]) -> Evidence:
-    return tuple(sorted((str(e["source"]), int(e["import"]), int(e["row"])) for e in items))
+    keys = []
+    for e in items:
+        item: Item = (str(e["source"]), int(e["import"]), int(e["row"]))
+        if e.get("method") == LINKED:
+            item += (LINKED, str(e["by"]), float(e["score"]), int(e.get("review") or 0))
+        keys.append(item)
+    return tuple(sorted(keys))
 
 
-# --- dry runs and runs --------------------------------------------------------------------
+# --- plans -----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -367,24 +392,25 @@ def summary(per_org: Mapping[int, Mapping[str, int]]) -> list[dict[str, Any]]:
     ]
 
 
+# --- dry runs and runs -----------------------------------------------------------------------
+
+
 def _screen(
-    user: Any, rule: ScreeningRule, kind: str, as_of: datetime.date | None, engine: str | None
-) -> tuple[ScreeningRun, Plan]:
-    require_screener(user)
+    user: Any,
+    rule: ScreeningRule,
+    kind: str,
+    as_of: datetime.date | None,
+    engine: str | None,
+    snap: Snapshot,
+    job: ScreeningJob | None,
+) -> tuple[ScreeningRun, Found, float]:
+    """Run the rule on the snapshot: the run record (not yet saved, not yet counted) and
+    what the rule found."""
     as_of = as_of or timezone.localdate()
     chosen = engine_named(engine)
     started = time.monotonic()
-    table_files = tables()
     compiled = rules.compile_rule(rule.definition, rule.parameters, as_of)
-    found = group(chosen.evidence(compiled, table_files))
-    result = plan(user, rule, found)
-    imports = sorted(
-        int(p.parent.name)
-        for name in compiled.tables
-        if name.startswith("list_")
-        for p in table_files.get(name, [])
-        if p.name == "rows.parquet"
-    )
+    found = group(chosen.evidence(compiled, snap.tables))
     run = ScreeningRun(
         rule=rule,
         rule_version=rule.version,
@@ -394,15 +420,25 @@ def _screen(
         as_of=as_of,
         engine=chosen.name,
         parameters=compiled.parameters,
-        list_imports=imports,
-        found=len(result.found),
-        added=len(result.add),
-        dropped=len(result.drop),
-        changed=len(result.change),
-        summary=summary(result.per_org),
-        milliseconds=int((time.monotonic() - started) * 1000),
+        list_imports=snap.imports_read(compiled.tables),
+        snapshot=snap.id,
+        job=job,
     )
-    return run, result
+    return run, found, started
+
+
+def _count(run: ScreeningRun, result: Plan, started: float) -> None:
+    run.found = len(result.found)
+    run.added = len(result.add)
+    run.dropped = len(result.drop)
+    run.changed = len(result.change)
+    run.summary = summary(result.per_org)
+    run.milliseconds = int((time.monotonic() - started) * 1000)
+
+
+def _done_in(job: ScreeningJob | None, rule: ScreeningRule) -> ScreeningRun | None:
+    """The run a job already made of the rule (a resumed job does not do it again)."""
+    return None if job is None else ScreeningRun.objects.filter(job=job, rule=rule).first()
 
 
 def dry_run(
@@ -410,11 +446,21 @@ def dry_run(
     rule: ScreeningRule,
     as_of: datetime.date | None = None,
     engine: str | None = None,
+    *,
+    snapshot: Snapshot | None = None,
+    job: ScreeningJob | None = None,
 ) -> ScreeningRun:
-    """How many candidates the rule would add and drop, per organisation, against its
-    current candidates; nothing but the run record is written (audited)."""
-    run, _plan = _screen(user, rule, RunKind.DRY_RUN, as_of, engine)
-    run.save()
+    """How many candidates the rule would add and drop, per organisation of the user's
+    subtree, against its current candidates; nothing but the run record is written
+    (audited)."""
+    require_viewer(user)
+    done = _done_in(job, rule)
+    if done is not None:
+        return done
+    with pinned(snapshot) as snap:
+        run, found, started = _screen(user, rule, RunKind.DRY_RUN, as_of, engine, snap, job)
+        _count(run, plan(user, rule, found), started)
+        run.save()
     return run
 
 
@@ -423,85 +469,244 @@ def run_rule(
     rule: ScreeningRule,
     as_of: datetime.date | None = None,
     engine: str | None = None,
+    *,
+    snapshot: Snapshot | None = None,
+    job: ScreeningJob | None = None,
 ) -> ScreeningRun:
-    """Run a rule that is on and apply what it finds in the user's subtree: new candidates,
-    evidence brought up to date, candidates no longer found dropped. Nothing changes when
-    nothing changed; the run itself is recorded and audited."""
+    """Run a rule that is on and apply what it finds: new candidates, evidence brought up
+    to date, candidates no longer found dropped. Idempotent: nothing changes when nothing
+    changed, the same snapshot gives the same candidates (one per worker and rule), and a
+    job's rule is done once. The run itself is recorded and audited."""
+    require_runner(user)
     rule = ScreeningRule.objects.get(pk=rule.pk)
+    _require_on(rule)
+    done = _done_in(job, rule)
+    if done is not None:
+        return done
+    with pinned(snapshot) as snap:
+        run, found, started = _screen(user, rule, RunKind.RUN, as_of, engine, snap, job)
+        with transaction.atomic():
+            # One run of a rule applies at a time: the plan reads the candidates it changes.
+            locked = ScreeningRule.objects.select_for_update().get(pk=rule.pk)
+            if locked.version != rule.version:
+                raise Conflict(_("The rule changed while it ran; run it again."), field="version")
+            _require_on(locked)
+            done = _done_in(job, rule)
+            if done is not None:
+                return done
+            result = plan(user, rule, found)
+            _count(run, result, started)
+            run.save()
+            _apply(user, rule, run, result)
+    return run
+
+
+def _require_on(rule: ScreeningRule) -> None:
     if rule.status != RuleStatus.ON:
         raise Conflict(
             _("The rule %(code)s is not switched on; try a dry run first.") % {"code": rule.code},
             field="status",
         )
-    run, result = _screen(user, rule, RunKind.RUN, as_of, engine)
+
+
+def _apply(user: Any, rule: ScreeningRule, run: ScreeningRun, result: Plan) -> None:
     now = timezone.now()
-    with transaction.atomic():
-        run.save()
-        Candidate.objects.bulk_create(
-            [
-                Candidate(
-                    worker_id=worker_id,
-                    organisation_id=result.found[worker_id][0],
-                    rule=rule,
-                    rule_version=rule.version,
-                    evidence=evidence_json(result.found[worker_id][1]),
-                    found_by=run,
-                )
-                for worker_id in result.add
-            ],
-            batch_size=2_000,
-        )
-        changed = []
-        for pk, worker_id in result.change:
-            org, evidence = result.found[worker_id]
-            changed.append(
-                Candidate(
-                    pk=pk,
-                    organisation_id=org,
-                    evidence=evidence_json(evidence),
-                    rule_version=rule.version,
-                    dropped_at=None,
-                    found_by=run,
-                    updated_at=now,
-                )
+    Candidate.objects.bulk_create(
+        [
+            Candidate(
+                worker_id=worker_id,
+                organisation_id=result.found[worker_id][0],
+                rule=rule,
+                rule_version=rule.version,
+                evidence=evidence_json(result.found[worker_id][1]),
+                found_by=run,
             )
-        Candidate.objects.bulk_update(
-            changed,
-            ["organisation", "evidence", "rule_version", "dropped_at", "found_by", "updated_at"],
-            batch_size=2_000,
-        )
-        for start in range(0, len(result.drop), 2_000):
-            Candidate.objects.filter(pk__in=result.drop[start : start + 2_000]).update(
-                dropped_at=now, updated_at=now
+            for worker_id in result.add
+        ],
+        batch_size=2_000,
+    )
+    changed = []
+    for pk, worker_id in result.change:
+        org, evidence = result.found[worker_id]
+        changed.append(
+            Candidate(
+                pk=pk,
+                organisation_id=org,
+                evidence=evidence_json(evidence),
+                rule_version=rule.version,
+                dropped_at=None,
+                found_by=run,
+                updated_at=now,
             )
-        AuditEntry.objects.create(
-            actor=user,
-            source=current_source(),
-            action=AuditAction.UPDATE,
-            model=Candidate._meta.label_lower,
-            object_id=f"screening_run:{run.pk}",
-            org_path=user.organisation.path,
-            changes={
-                "rule": rule.code,
-                "version": rule.version,
-                "added_workers": sorted(result.add),
-                "changed_candidates": sorted(pk for pk, _w in result.change),
-                "dropped_candidates": sorted(result.drop),
-            },
         )
-    return run
+    Candidate.objects.bulk_update(
+        changed,
+        ["organisation", "evidence", "rule_version", "dropped_at", "found_by", "updated_at"],
+        batch_size=2_000,
+    )
+    for start in range(0, len(result.drop), 2_000):
+        Candidate.objects.filter(pk__in=result.drop[start : start + 2_000]).update(
+            dropped_at=now, updated_at=now
+        )
+    AuditEntry.objects.create(
+        actor=user,
+        source=current_source(),
+        action=AuditAction.UPDATE,
+        model=Candidate._meta.label_lower,
+        object_id=f"screening_run:{run.pk}",
+        org_path=user.organisation.path,
+        changes={
+            "rule": rule.code,
+            "version": rule.version,
+            "snapshot": run.snapshot,
+            "added_workers": sorted(result.add),
+            "changed_candidates": sorted(pk for pk, _w in result.change),
+            "dropped_candidates": sorted(result.drop),
+        },
+    )
+
+
+def switched_on() -> list[ScreeningRule]:
+    return list(ScreeningRule.objects.filter(status=RuleStatus.ON).order_by("code"))
 
 
 def run_all(
     user: Any, as_of: datetime.date | None = None, engine: str | None = None
 ) -> list[ScreeningRun]:
-    return [
-        run_rule(user, rule, as_of, engine)
-        for rule in ScreeningRule.objects.filter(status=RuleStatus.ON).order_by("code")
-    ]
+    """Every switched-on rule, on one snapshot."""
+    require_runner(user)
+    with pinned(None) as snap:
+        return [run_rule(user, r, as_of, engine, snapshot=snap) for r in switched_on()]
 
 
-# --- the rules themselves -----------------------------------------------------------------
+# --- background jobs -------------------------------------------------------------------------
+
+UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
+SNAPSHOT_STEP = "snapshot"
+
+
+def start_job(
+    user: Any,
+    kind: str,
+    rule: ScreeningRule | None = None,
+    as_of: datetime.date | None = None,
+    engine: str | None = None,
+) -> ScreeningJob:
+    """A dry run or a run of ``rule`` (or, without one, of every switched-on rule), to be
+    done by :func:`run_job`. Refused at once when the user may not do it or a run's rule
+    is off. While the same job is queued or running, it is returned rather than a second
+    one: starting it again goes on with it."""
+    if kind == RunKind.RUN:
+        require_runner(user)
+    elif kind == RunKind.DRY_RUN:
+        require_viewer(user)
+    else:
+        raise DomainError(_("Unknown kind of run “%(kind)s”.") % {"kind": kind}, "kind")
+    if rule is not None and kind == RunKind.RUN:
+        _require_on(ScreeningRule.objects.get(pk=rule.pk))
+    if rule is None and not ScreeningRule.objects.filter(status=RuleStatus.ON).exists():
+        raise Conflict(_("No rule is switched on."), field="status")
+    as_of = as_of or timezone.localdate()
+    engine_name = engine_named(engine).name
+    wanted = {
+        "kind": kind,
+        "rule": rule,
+        "organisation": user.organisation,
+        "as_of": as_of,
+        "engine": engine_name,
+    }
+    with transaction.atomic():
+        same = ScreeningJob.objects.filter(status__in=UNFINISHED, **wanted).first()
+        if same is not None:
+            return same
+        return ScreeningJob.objects.create(created_by=user, **wanted)
+
+
+def run_job(job_id: int, progress: Progress | None = None) -> ScreeningJob:
+    """Do a job to its end, as the user who started it, from wherever it stopped: on the
+    snapshot it began with, skipping the rules it already did. A refusal or a fault is
+    recorded on the job (failed, with the message) and raised."""
+    job = ScreeningJob.objects.select_related("created_by__organisation", "rule").get(pk=job_id)
+    if job.status == JobStatus.DONE:
+        return job
+    job.status, job.error, job.finished_at = JobStatus.RUNNING, "", None
+    job.started_at = job.started_at or timezone.now()
+    job.save()
+    try:
+        _work(job, progress)
+    except DomainError as exc:
+        _fail(job, str(exc))
+        raise
+    except BaseException as exc:
+        _fail(job, _("The job stopped: %(error)s. Start it again to go on.") % {"error": exc})
+        raise
+    return job
+
+
+def _work(job: ScreeningJob, progress: Progress | None) -> None:
+    todo = _job_rules(job)
+    total = len(todo) + 1
+    _report(job, SNAPSHOT_STEP, 0, total, progress)
+    snap = _job_snapshot(job)
+    for done, rule in enumerate(todo, start=1):
+        _report(job, rule.code, done, total, progress)
+        _job_rule(job, rule, snap)
+    _report(job, "", total, total, progress)
+    job.status, job.finished_at = JobStatus.DONE, timezone.now()
+    job.save()
+    # The snapshot holds ID numbers: gone once nothing will read it again.
+    snapshots.remove(job.snapshot)
+
+
+def _job_rules(job: ScreeningJob) -> list[ScreeningRule]:
+    """The job's rules, fixed when it first started (so a resume does the same ones)."""
+    if not job.rule_ids:
+        job.rule_ids = [job.rule_id] if job.rule_id else [r.pk for r in switched_on()]
+        job.save()
+    found = ScreeningRule.objects.in_bulk(job.rule_ids)
+    return [found[pk] for pk in job.rule_ids if pk in found]
+
+
+def _job_snapshot(job: ScreeningJob) -> Snapshot:
+    """The snapshot the job began with; a new one only if that one is gone (pruned)."""
+    if snapshots.exists(job.snapshot):
+        return snapshots.open_snapshot(job.snapshot)
+    snap = snapshots.take()
+    job.snapshot = snap.id
+    job.save()
+    return snap
+
+
+def _job_rule(job: ScreeningJob, rule: ScreeningRule, snap: Snapshot) -> None:
+    user = job.created_by
+    if job.kind == RunKind.DRY_RUN:
+        dry_run(user, rule, job.as_of, job.engine, snapshot=snap, job=job)
+    elif job.rule_id is None and ScreeningRule.objects.get(pk=rule.pk).status != RuleStatus.ON:
+        return  # switched off since the job began: "all switched-on rules" leaves it out
+    else:
+        run_rule(user, rule, job.as_of, job.engine, snapshot=snap, job=job)
+
+
+def _report(job: ScreeningJob, step: str, done: int, total: int, progress: Progress | None) -> None:
+    # An update, not a save: progress is not history (the state changes are audited).
+    ScreeningJob.objects.filter(pk=job.pk).update(
+        step=step, progress_done=done, progress_total=total
+    )
+    job.step, job.progress_done, job.progress_total = step, done, total
+    if progress is not None:
+        progress(step, done, total)
+
+
+def _fail(job: ScreeningJob, message: str) -> None:
+    job.status, job.error, job.finished_at = JobStatus.FAILED, message, timezone.now()
+    job.save()
+
+
+def job_runs(job: ScreeningJob) -> list[ScreeningRun]:
+    return list(job.runs.select_related("rule").order_by("rule__code"))
+
+
+# --- the rules themselves --------------------------------------------------------------------
 
 
 def install_builtin_rules() -> list[ScreeningRule]:
@@ -522,6 +727,37 @@ def install_builtin_rules() -> list[ScreeningRule]:
     return installed
 
 
+def create_rule(
+    user: Any,
+    code: str,
+    name: str,
+    definition: Mapping[str, Any],
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    description: str = "",
+) -> ScreeningRule:
+    """A new rule, as a draft (audited); compiled first so a broken rule is never saved."""
+    require_definer(user)
+    code, name = (code or "").strip(), (name or "").strip()
+    if not code or slugify(code) != code:
+        raise DomainError(
+            _("A rule's code is lower-case letters, digits and hyphens, such as dibao-no-file."),
+            field="code",
+        )
+    if not name:
+        raise DomainError(_("Give the rule a name."), field="name")
+    if ScreeningRule.objects.filter(code=code).exists():
+        raise Conflict(_("A rule with the code %(code)s exists.") % {"code": code}, field="code")
+    rules.compile_rule(definition, parameters or {}, timezone.localdate())
+    return ScreeningRule.objects.create(
+        code=code,
+        name=name,
+        description=(description or "").strip(),
+        definition=dict(definition),
+        parameters=dict(parameters or {}),
+    )
+
+
 def change_rule(
     user: Any,
     rule: ScreeningRule,
@@ -532,7 +768,7 @@ def change_rule(
 ) -> ScreeningRule:
     """Change a rule (audited on save). A new definition or new parameters make a new
     version, compiled first so a broken rule is never saved."""
-    require_screener(user)
+    require_definer(user)
     new_definition = dict(definition) if definition is not None else rule.definition
     new_parameters = dict(parameters) if parameters is not None else rule.parameters
     if status is not None and status not in RuleStatus.values:

@@ -1,12 +1,15 @@
 """Screening-rule pages (issue 4, point 3): the rules with their version, status and last
 run; one rule with its definition, its parameters (a change makes a new version), a dry
 run that shows per organisation what a run would add, drop, change and keep, the switch,
-the run itself and the history of runs; and the start of the fuzzy linkage of a list.
+the run itself and the history of runs; the background jobs that do dry runs and runs
+(progress, state, the failure's message, start again); and the start of the fuzzy
+linkage of a list.
 
-Rules are shared by every administrator who imports lists (a rule has no union); what a
-rule does is scoped: a dry run or a run counts and touches only the user's subtree, and
-runs are seen by the unions above the one that made them. Every change is one call to
-:mod:`gonghui.discovery.screening` or :mod:`gonghui.discovery.linking`.
+Rules are province-wide policy (:mod:`gonghui.discovery.screening`): every administrator
+sees them and dry-runs them for their subtree; only the province federation changes,
+switches and runs them. The pages show each user the forms they may use; the services
+decide. Every change is one call to :mod:`gonghui.discovery.screening` or
+:mod:`gonghui.discovery.linking`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,19 +30,44 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gonghui.accounts.choices import Capability
-from gonghui.discovery import linking, screening
-from gonghui.discovery.choices import RuleStatus, RunKind
-from gonghui.discovery.models import Candidate, ListImport, ScreeningRule, ScreeningRun
+from gonghui.discovery import jobs, linking, screening
+from gonghui.discovery.choices import JobStatus, RuleStatus, RunKind
+from gonghui.discovery.models import (
+    Candidate,
+    ListImport,
+    ScreeningJob,
+    ScreeningRule,
+    ScreeningRun,
+)
 from gonghui.errors import DomainError
 from gonghui.organisations.scoping import get_for_user_or_404
 from gonghui.web import ruleforms
-from gonghui.web.http import AuthedRequest, error_status, paginate, require_capability
+from gonghui.web.http import (
+    AuthedRequest,
+    error_status,
+    paginate,
+    render_page,
+    require_capability,
+)
 
 ACTIONS = ("parameters", "dry_run", "switch", "run")
+RECENT_JOBS = 10
+
+
+def _require_viewer(request: AuthedRequest) -> None:
+    if not screening.may_see_rules(request.user):
+        raise PermissionDenied
 
 
 def _runs(request: AuthedRequest) -> Any:
     return ScreeningRun.objects.for_user(request.user)
+
+
+def _may(request: AuthedRequest) -> dict[str, bool]:
+    return {
+        "may_define": screening.may_define_rules(request.user),
+        "may_run": screening.may_run_rules(request.user),
+    }
 
 
 # --- the list -----------------------------------------------------------------------------
@@ -46,7 +75,7 @@ def _runs(request: AuthedRequest) -> Any:
 
 @login_required
 def rule_list(request: AuthedRequest) -> HttpResponse:
-    require_capability(request, Capability.IMPORT_ROSTERS)
+    _require_viewer(request)
     runs = _runs(request).filter(rule=OuterRef("pk")).order_by("-created_at", "-id")
     counted = (
         Candidate.objects.for_user(request.user)
@@ -72,14 +101,46 @@ def rule_list(request: AuthedRequest) -> HttpResponse:
         }
         for rule in rule_rows
     ]
-    return render(request, "web/rules/index.html", {"rows": rows, "RuleStatus": RuleStatus})
+    recent = (
+        ScreeningJob.objects.for_user(request.user)
+        .select_related("rule", "created_by")
+        .order_by("-created_at", "-id")[:RECENT_JOBS]
+    )
+    context = {
+        "rows": rows,
+        "RuleStatus": RuleStatus,
+        "RunKind": RunKind,
+        "jobs": list(recent),
+        "any_on": any(r.status == RuleStatus.ON for r in rule_rows),
+        "all_form": ruleforms.AsOfForm(prefix="all"),
+        **_may(request),
+    }
+    return render(request, "web/rules/index.html", context)
+
+
+@login_required
+@require_POST
+def rule_all(request: AuthedRequest) -> HttpResponse:
+    """A dry run or a run of every switched-on rule, as one background job."""
+    _require_viewer(request)
+    kind = request.POST.get("kind", "")
+    form = ruleforms.AsOfForm(request.POST, prefix="all")
+    if not form.is_valid() or kind not in RunKind.values:
+        messages.error(request, _("Choose a day, and a dry run or a run."))
+        return redirect("rule-list")
+    try:
+        job = screening.start_job(request.user, kind, None, form.cleaned_data["as_of"])
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return redirect("rule-list")
+    return _launch(request, job)
 
 
 # --- one rule -----------------------------------------------------------------------------
 
 
 def _rule(request: AuthedRequest, pk: int) -> ScreeningRule:
-    require_capability(request, Capability.IMPORT_ROSTERS)
+    _require_viewer(request)
     return get_object_or_404(ScreeningRule, pk=pk)
 
 
@@ -102,6 +163,7 @@ def _page(
         "page": paginate(request, history, settings.GONGHUI_PAGE_SIZE),
         "RuleStatus": RuleStatus,
         "is_on": rule.status == RuleStatus.ON,
+        **_may(request),
     }
     return render(request, "web/rules/detail.html", context, status=status)
 
@@ -153,6 +215,7 @@ def _switch(request: AuthedRequest, rule: ScreeningRule) -> HttpResponse:
         rule = screening.change_rule(request.user, rule, status=wanted)
     except DomainError as exc:
         messages.error(request, str(exc))
+        rule.refresh_from_db()
         return _page(request, rule, status=error_status(exc))
     if wanted == RuleStatus.ON:
         messages.success(request, _("The rule is on: a run applies what it finds."))
@@ -162,15 +225,13 @@ def _switch(request: AuthedRequest, rule: ScreeningRule) -> HttpResponse:
 
 
 def _screen(request: AuthedRequest, rule: ScreeningRule, action: str) -> HttpResponse:
+    """Start the dry run or run as a background job and show its progress."""
     form = ruleforms.AsOfForm(request.POST, prefix="dry" if action == "dry_run" else "run")
     if not form.is_valid():
         return _page(request, rule, {action: form}, 400)
-    as_of = form.cleaned_data["as_of"]
+    kind = RunKind.DRY_RUN if action == "dry_run" else RunKind.RUN
     try:
-        if action == "dry_run":
-            run = screening.dry_run(request.user, rule, as_of)
-        else:
-            run = screening.run_rule(request.user, rule, as_of)
+        job = screening.start_job(request.user, kind, rule, form.cleaned_data["as_of"])
     except DomainError as exc:
         if exc.field and exc.field in form.fields:
             form.add_error(exc.field, str(exc))
@@ -178,14 +239,73 @@ def _screen(request: AuthedRequest, rule: ScreeningRule, action: str) -> HttpRes
             form.add_error(None, str(exc))
             messages.error(request, str(exc))
         return _page(request, rule, {action: form}, error_status(exc))
-    if run.kind == RunKind.DRY_RUN:
-        text = _("Dry run: a run would add %(added)s, drop %(dropped)s and change %(changed)s.")
+    return _launch(request, job)
+
+
+def _launch(request: AuthedRequest, job: ScreeningJob) -> HttpResponse:
+    """Start the job's process unless one already works on it; the page comes back at once."""
+    if jobs.state(job) != "running":
+        jobs.start(job.pk, request.user, jobs.SCREEN)
+    return redirect("rule-job", pk=job.pk)
+
+
+# --- one job ------------------------------------------------------------------------------
+
+
+def _job(request: AuthedRequest, pk: int) -> ScreeningJob:
+    _require_viewer(request)
+    found = ScreeningJob.objects.select_related("rule", "created_by", "organisation")
+    return get_for_user_or_404(found, request.user, pk=pk)
+
+
+@login_required
+def rule_job(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The job's state and progress (htmx asks again every second while it runs), then
+    what each rule's run found, per union."""
+    job = _job(request, pk)
+    state = jobs.state(job)
+    runs = screening.job_runs(job)
+    single = runs[0] if job.rule_id and len(runs) == 1 else None
+    rows = list(single.summary or []) if single else []
+    context = {
+        "job": job,
+        "state": state,
+        "polling": state == "running",
+        "may_resume": job.status == JobStatus.FAILED or state == "stopped",
+        "runs": runs,
+        "single": single,
+        "rows": rows,
+        "totals": _totals(rows),
+        "step": _step_label(job.step),
+        "command": " ".join(jobs.command(job.pk, request.user.get_username(), jobs.SCREEN)[1:]),
+        "JobStatus": JobStatus,
+        "RunKind": RunKind,
+    }
+    return render_page(request, "web/rules/job.html", "web/rules/_job.html", context)
+
+
+def _step_label(step: str) -> str:
+    if step == screening.SNAPSHOT_STEP:
+        return _("Taking the snapshot")
+    return step
+
+
+def _totals(rows: list[dict[str, Any]]) -> dict[str, int]:
+    return {key: sum(int(r.get(key, 0)) for r in rows) for key in ("add", "drop", "change", "keep")}
+
+
+@login_required
+@require_POST
+def rule_job_resume(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Start a failed or stopped job again: it reads the snapshot it began with and skips
+    the rules it already did, so it ends as it would have."""
+    job = _job(request, pk)
+    if job.status == JobStatus.DONE or jobs.state(job) == "running":
+        messages.error(request, _("This job is running or done; there is nothing to start."))
     else:
-        text = _("Run: %(added)s candidates added, %(dropped)s dropped, %(changed)s changed.")
-    messages.success(
-        request, text % {"added": run.added, "dropped": run.dropped, "changed": run.changed}
-    )
-    return redirect("rule-run", pk=run.pk)
+        jobs.start(job.pk, request.user, jobs.SCREEN)
+        messages.success(request, _("The job goes on from where it stopped."))
+    return redirect("rule-job", pk=job.pk)
 
 
 # --- one run ------------------------------------------------------------------------------
@@ -193,24 +313,22 @@ def _screen(request: AuthedRequest, rule: ScreeningRule, action: str) -> HttpRes
 
 @login_required
 def rule_run(request: AuthedRequest, pk: int) -> HttpResponse:
-    require_capability(request, Capability.IMPORT_ROSTERS)
+    _require_viewer(request)
     found = ScreeningRun.objects.select_related("rule", "created_by", "organisation")
     run = get_for_user_or_404(found, request.user, pk=pk)
     rows = list(run.summary or [])
-    totals = {
-        key: sum(int(r.get(key, 0)) for r in rows) for key in ("add", "drop", "change", "keep")
-    }
     context = {
         "run": run,
         "rule": run.rule,
         "rows": rows,
-        "totals": totals,
+        "totals": _totals(rows),
         "stale": run.rule_version != run.rule.version,
         "RunKind": RunKind,
         "RuleStatus": RuleStatus,
         "run_form": ruleforms.AsOfForm(prefix="run", initial={"as_of": run.as_of}),
         "is_on": run.rule.status == RuleStatus.ON,
         "today": timezone.localdate(),
+        **_may(request),
     }
     return render(request, "web/rules/run.html", context)
 
