@@ -64,6 +64,8 @@ def test_a_household_is_filed_through_the_pages(
 
     # alice finds the worker by ID number; the household exists, so none is asked for.
     log_in(page, base, p.alice)
+    # "New application" sits in the navigation's casework menu: open it, then follow it.
+    page.click("nav details.nav-group:has(a[href='/files/new/']) summary")
     submit(page, "nav a[href='/files/new/']")
     page.fill("form[method=get][action='/files/new/'] input[name=id_number]", head.id_number)
     response = submit(page, "form[method=get][action='/files/new/'] button[type=submit]")
