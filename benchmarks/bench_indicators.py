@@ -54,8 +54,8 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def prepare(args: argparse.Namespace) -> tuple[str, str]:
-    """A database URL and how it came to be."""
+def prepare(args: argparse.Namespace, work_name: str = "indicators") -> tuple[str, str]:
+    """A database URL and how it came to be (a copy under ``out/<work_name>/``)."""
     if args.url:
         return args.url, "given"
     from pagebench import databases
@@ -73,11 +73,11 @@ def prepare(args: argparse.Namespace) -> tuple[str, str]:
             cached, how = older[-1], f"cached copy of {older[-1].name} (older demo code)"
     if not cached.exists():
         cached.parent.mkdir(parents=True, exist_ok=True)
-        data_dir = out / "indicators" / "data"
+        data_dir = out / work_name / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
         databases.build_sqlite(cached, data_dir, args.size, args.files)
         how = "built and cached"
-    work = out / "indicators" / "bench.sqlite3"
+    work = out / work_name / "bench.sqlite3"
     work.parent.mkdir(parents=True, exist_ok=True)
     databases.remove_sqlite(work)
     log(f"copying {cached.name} to {work}")

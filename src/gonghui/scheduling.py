@@ -5,7 +5,8 @@ jobs").
 A daily job is a function of the day that is idempotent per day: it does what is missing
 for that day and nothing else, so a second run the same day — a retry after a crash, the
 timer firing twice, a second machine — changes nothing. That is what "due" means here: the
-job itself knows what of the day is not done yet (the digest: the users without one).
+job itself knows what of the day is not done yet (the digest: the users without one; the
+indicators: the periods with no values stored that day).
 
 Two runs never overlap: the run holds :func:`exclusive` for its whole length. On
 PostgreSQL that is an advisory lock of the database session (one lock for every machine
@@ -50,6 +51,18 @@ def _digest(day: datetime.date) -> str:
     return message % {"count": built, "day": day.isoformat()}
 
 
+def _indicators(day: datetime.date) -> str:
+    from gonghui.supervision import store
+
+    done = store.refresh_daily(day)
+    message = ngettext(
+        "indicators of %(count)d period computed and stored for %(day)s (%(seconds).1f s).",
+        "indicators of %(count)d periods computed and stored for %(day)s (%(seconds).1f s).",
+        len(done.runs),
+    )
+    return message % {"count": len(done.runs), "day": day.isoformat(), "seconds": done.seconds}
+
+
 def daily_jobs() -> list[DailyJob]:
     """Every daily job, in the order they run."""
     return [
@@ -59,6 +72,14 @@ def daily_jobs() -> list[DailyJob]:
                 "the daily digest of every active staff user (overdue items, reviews due)"
             ),
             _digest,
+        ),
+        DailyJob(
+            "indicators",
+            gettext_lazy(
+                "every indicator of every organisation for this year and the years of the "
+                "trend, stored for the pages (values as of this run)"
+            ),
+            _indicators,
         ),
     ]
 

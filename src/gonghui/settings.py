@@ -209,6 +209,10 @@ GONGHUI_ROSTER_CHUNK = env_int("GONGHUI_ROSTER_CHUNK", 100_000)
 # web worker's restart does not kill them; tests run them in the request instead.
 GONGHUI_JOBS_INLINE = env_bool("GONGHUI_JOBS_INLINE", False)
 
+# Indicator pages read stored values (supervision/store.py); values computed longer ago than
+# this many seconds are still shown, marked stale, with a "recompute now" button.
+GONGHUI_INDICATOR_MAX_AGE = env_int("GONGHUI_INDICATOR_MAX_AGE", 24 * 3600)
+
 # Screening rules run on DuckDB in process, or on a Spark cluster for a national deployment
 # (docs/discovery.md): the master URL, where the cluster reads the same Parquet files, and
 # extra Spark configuration.

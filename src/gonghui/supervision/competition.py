@@ -2,9 +2,12 @@
 
 Scoring is a pure function of its inputs (:func:`score`): the indicator values with their
 numerators and denominators, the weights and normalisation, the judges' scores and the
-previous period's ranks. A live ranking gathers the inputs from the records
-(:func:`gather`); a frozen one reads the inputs and the ranking from its :class:`Snapshot`,
-so later edits to files cannot move a published ranking.
+previous period's ranks. A live ranking gathers the inputs (:func:`gather`): the indicator
+values from the indicator store when they are fresh (``supervision.store``: a live ranking
+is read on every view), otherwise from the records; the judges' scores always as they are.
+Freezing computes the values from the records, never from the store, and the frozen ranking
+reads the inputs and the ranking from its :class:`Snapshot`, so later edits to files cannot
+move a published ranking.
 
 How points are given, per indicator and tier (a value of None — no data — earns 0 points):
 
@@ -30,6 +33,7 @@ their own scores, on their page.
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -45,7 +49,7 @@ from gonghui.audit.models import AuditAction, record
 from gonghui.errors import Conflict, DomainError, NotAllowed
 from gonghui.organisations.models import Organisation
 
-from . import access
+from . import access, store
 from . import indicators as lib
 from .models import (
     Competition,
@@ -316,15 +320,42 @@ class Ranking:
     def rank_of(self) -> dict[int, int]:
         return {row.organisation_id: row.rank for t in self.tiers for row in t.rows}
 
+    @property
+    def values_as_of(self) -> datetime.datetime | None:
+        """When a live ranking's indicator values were computed (read from the store); None
+        when they were computed for this ranking (always so for a frozen one)."""
+        raw = self.inputs.get("values_as_of")
+        return datetime.datetime.fromisoformat(raw) if raw else None
 
-def gather(competition: Competition) -> dict[str, Any]:
-    """Every input of the live ranking, as JSON: what a snapshot stores."""
+
+def indicator_values(
+    competition: Competition, codes: list[str], competing: set[int], live: bool
+) -> tuple[dict[str, dict[int, lib.Value]], datetime.datetime | None]:
+    """The competitors' indicator values and when they were computed: from the indicator
+    store when every code of the period is stored and fresh (a live ranking is read on every
+    view), otherwise — and always when ``live`` (freezing) — computed from the records now
+    (the moment is then None)."""
+    if not codes:
+        return {}, None
+    period = period_of(competition)
+    if not live:
+        stored = store.fresh(period, sorted(competing), codes)
+        if stored is not None:
+            return stored.now, stored.as_of
+    return lib.compute(period, codes, root=competition.organiser), None
+
+
+def gather(competition: Competition, live: bool = False) -> dict[str, Any]:
+    """Every input of the live ranking, as JSON: what a snapshot stores. The indicator
+    values come from the store when fresh (``values_as_of`` says when they were computed);
+    with ``live`` they are computed now, as freezing needs. Judges' scores are always read
+    as they are."""
     period = lib.Period(competition.period_start, competition.period_end)
     chosen = list(competition.indicators.all())
     codes = [c.code for c in chosen]
     tiers = list(competition.tiers.prefetch_related("organisations"))
-    values = lib.compute(period, codes, root=competition.organiser) if codes else {}
     competing = {o.pk for t in tiers for o in t.organisations.all()}
+    values, as_of = indicator_values(competition, codes, competing, live)
     scores = competition.judge_scores.select_related("judge").order_by(
         "organisation_id", "judge_id"
     )
@@ -366,6 +397,8 @@ def gather(competition: Competition) -> dict[str, Any]:
             for s in scores
         ],
         "previous_ranks": {str(pk): rank for pk, rank in previous.items()},
+        # Only for values read from the store: a snapshot's are computed at the freeze.
+        **({"values_as_of": as_of.isoformat()} if as_of is not None else {}),
     }
 
 
@@ -469,7 +502,9 @@ def freeze(user: Any, competition: Competition) -> Snapshot:
         locked = Competition.objects.select_for_update().get(pk=competition.pk)
         if locked.status == CompetitionStatus.FROZEN:
             raise Conflict(_("The ranking is already frozen."), field="status")
-        result = score(gather(locked), locked.pk, frozen=True)
+        # Computed from the records now, never from the store: the snapshot is exact at
+        # the moment of freezing.
+        result = score(gather(locked, live=True), locked.pk, frozen=True)
         snapshot = Snapshot.objects.create(competition=locked, frozen_by=user, data=to_json(result))
         locked.status = CompetitionStatus.FROZEN
         locked.save(update_fields=["status"])

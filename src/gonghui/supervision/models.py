@@ -500,3 +500,113 @@ class Digest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.day}"
+
+
+# --- the indicator value store (materialised values) -----------------------------------------
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    CURRENT = "current", _("Current")
+    SUPERSEDED = "superseded", _("Superseded")
+    FAILED = "failed", _("Failed")
+
+
+class RunTrigger(models.TextChoices):
+    SCHEDULE = "schedule", _("the daily schedule")
+    USER = "user", _("recompute now")
+    PAGE = "page", _("the first view of the period")
+    COMMAND = "command", _("the command line")
+
+
+class IndicatorRun(models.Model):
+    """One computation of the indicators for one period, for every organisation: what a page
+    says its values are "as of". Its values are read only while it is ``current``; a run
+    becomes current when all its values are written, and the run it replaces becomes
+    ``superseded`` in the same transaction (``supervision.store``)."""
+
+    period_start = models.DateField(_("period from"))
+    period_end = models.DateField(_("period until"))
+    codes = models.JSONField(_("indicators"), default=list)
+    status = models.CharField(
+        _("status"), max_length=12, choices=RunStatus.choices, default=RunStatus.RUNNING
+    )
+    trigger = models.CharField(_("started by"), max_length=12, choices=RunTrigger.choices)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The records are read from this moment on: the values are "as of" it.
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    superseded_at = models.DateTimeField(_("superseded at"), null=True, blank=True)
+    rows = models.PositiveIntegerField(_("values"), default=0)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("indicator computation")
+        verbose_name_plural = _("indicator computations")
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["period_start", "period_end", "status"], name="indicator_run_period_idx"
+            )
+        ]
+        constraints = [
+            # Two refreshes of the same period never run at once (the store also holds a
+            # lock per period; this is the database's word on it).
+            models.UniqueConstraint(
+                fields=["period_start", "period_end"],
+                condition=models.Q(status="running"),
+                name="one_running_indicator_run_per_period",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period_start}–{self.period_end} {self.status} @ {self.started_at:%Y-%m-%d}"
+
+
+class IndicatorValue(models.Model):
+    """One stored value: an indicator for one organisation's subtree, as its run computed it
+    (``indicators.Value``: the value, None for no data; numerator, None for a median; and
+    the denominator). The period and the computation time are the run's."""
+
+    # No index of their own: the unique (run, organisation, code) serves the reads and the
+    # deletion of a run's values, and one index less keeps writing a run's values fast.
+    run = models.ForeignKey(
+        IndicatorRun,
+        verbose_name=_("computation"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+    )
+    code = models.CharField(_("indicator"), max_length=64)
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+    )
+    value = models.DecimalField(_("value"), max_digits=24, decimal_places=4, null=True, blank=True)
+    numerator = models.BigIntegerField(_("numerator"), null=True, blank=True)
+    denominator = models.BigIntegerField(_("denominator"))
+
+    objects = ScopedQuerySet.as_manager()
+    scope_field = "organisation"
+
+    class Meta:
+        verbose_name = _("indicator value")
+        verbose_name_plural = _("indicator values")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "organisation", "code"], name="one_value_per_run_org_code"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.organisation_id} = {self.value}"

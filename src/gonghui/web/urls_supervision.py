@@ -9,6 +9,7 @@ urlpatterns: list[URLPattern] = [
     path("dashboard/", supervision.dashboard, name="dashboard"),
     path("indicators/", supervision.indicator_page, name="indicators"),
     path("indicators/records/", supervision.indicator_records, name="indicator-records"),
+    path("indicators/refresh/", supervision.indicator_refresh, name="indicator-refresh"),
     path("competitions/", competitions.competition_list, name="competition-list"),
     path("competitions/new/", competitions.competition_new, name="competition-new"),
     path("competitions/<int:pk>/", competitions.competition_detail, name="competition-detail"),

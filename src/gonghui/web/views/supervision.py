@@ -1,11 +1,14 @@
 """Indicators for an organisation's subtree and a period, one level down the tree, with
 their trend and the exact records behind every value; and a leader's dashboard.
 
-Everything comes from :func:`gonghui.supervision.indicators.compute_periods` (set-based: a
-few grouped queries per indicator, whatever the number of organisations, and the period
-with every year of its trend in the same queries) and
-:func:`~gonghui.supervision.indicators.records`, so a page costs the same number of queries
-for a county as for the province, and for a trend of any length. Who may read:
+The indicator page and the dashboard read stored values (:mod:`gonghui.supervision.store`:
+two queries, whatever the number of organisations and the length of the trend) and say
+when they were computed; values older than the maximum age are marked stale, and a reader
+may have them recomputed ("recompute now", :func:`indicator_refresh`). A period with no
+stored values is computed (set-based, :func:`~gonghui.supervision.indicators.compute_periods`)
+and stored on its first view. The records behind a value
+(:func:`~gonghui.supervision.indicators.records`) and the value above them are always live,
+with a note when the stored value differs. Who may read:
 holders of SUPERVISE (:func:`may_read`); each of them may also read fund figures, which
 matters because the records behind fund execution are ledger entries.
 """
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Model, QuerySet
@@ -25,25 +29,26 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from gonghui.assistance.models import AssistanceLine, LedgerEntry
 from gonghui.assistance.money import format_fen
 from gonghui.discovery import outreach
 from gonghui.discovery.models import Candidate
-from gonghui.errors import DomainError, NotAllowed
+from gonghui.errors import Conflict, DomainError, NotAllowed
 from gonghui.hardship.models import FollowUp, HardshipFile
 from gonghui.organisations.models import Organisation
 from gonghui.organisations.scoping import get_for_user_or_404
 from gonghui.people.models import Membership
 from gonghui.people.personal import shown
-from gonghui.supervision import access
+from gonghui.supervision import access, store
 from gonghui.supervision import competition as comp
 from gonghui.supervision import indicators as lib
 from gonghui.supervision.models import Competition, Finding
 from gonghui.web.http import AuthedRequest, paginate
-from gonghui.web.supervisionforms import PeriodForm, period_query, shifted
+from gonghui.web.supervisionforms import PeriodForm, period_query
 
-TREND_YEARS = 3  # the period and the same days of the three years before
+TREND_YEARS = store.TREND_YEARS  # the period and the same days of the three years before
 DASHBOARD_CODES = (
     "files_per_1000_members",
     "days_to_filing",
@@ -165,14 +170,12 @@ def indicator_page(request: AuthedRequest) -> HttpResponse:
     organisation = chosen_org(request)
     form = PeriodForm(request.GET or None)
     period = form.period()
-    earlier = [shifted(period, years) for years in range(TREND_YEARS, 0, -1)]
-    periods = [*earlier, period]
+    periods = store.trend_periods(period, TREND_YEARS)
     children = children_of(organisation)
-    # Every period of the trend in the same queries (lib.compute_periods), for the page's
-    # organisation and the one level down only.
-    computed = lib.compute_periods(
-        periods, root=organisation, only=[organisation.pk, *(c.pk for c in children)]
-    )
+    # Every period of the trend as stored, for the page's organisation and the one level
+    # down only: the same two queries for any number of organisations and periods.
+    stored = store.values_periods(periods, [organisation, *children])
+    computed = stored.values
     now = computed[-1]
     codes = shown_codes(computed, organisation)
     rows = [
@@ -199,8 +202,58 @@ def indicator_page(request: AuthedRequest) -> HttpResponse:
         "indicators": [lib.LIBRARY[c] for c in codes],
         "child_rows": child_rows,
         "trend_periods": periods,
+        **as_of_context(request, organisation, period, stored, "indicators"),
     }
     return render(request, "web/supervision/indicators.html", context)
+
+
+def as_of_context(
+    request: AuthedRequest,
+    organisation: Organisation,
+    period: lib.Period,
+    stored: store.Stored,
+    page: str,
+) -> dict[str, Any]:
+    """What the page says about its values' age, and the "recompute now" button."""
+    return {
+        "stored": stored,
+        "may_refresh": access.may_supervise(request.user, organisation),
+        "refresh_page": page,
+        "refresh_params": sorted(period_query(period).items()),
+        "max_age_hours": round(store.max_age().total_seconds() / 3600, 1),
+    }
+
+
+REFRESH_PAGES = {"indicators": "indicators", "dashboard": "dashboard"}
+
+
+@login_required
+@require_POST
+def indicator_refresh(request: AuthedRequest) -> HttpResponse:
+    """ "Recompute now": the stored values of the page's period and trend are computed again
+    in the background; the page then shows "being recomputed" until they are in."""
+    require_reader(request)
+    raw = request.POST.get("org") or ""
+    if not raw.isdigit():
+        raise Http404
+    organisation = get_for_user_or_404(Organisation, request.user, pk=int(raw))
+    form = PeriodForm(request.POST)
+    period = form.period()
+    page = REFRESH_PAGES.get(request.POST.get("page") or "", "indicators")
+    periods = store.trend_periods(period, TREND_YEARS) if page == "indicators" else [period]
+    try:
+        store.start_refresh(request.user, organisation, periods)
+    except NotAllowed:
+        raise PermissionDenied from None
+    except Conflict as exc:
+        messages.warning(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("The indicators are being recomputed; the page shows the new values when done."),
+        )
+    params = urlencode({"org": str(organisation.pk), **period_query(period)})
+    return redirect(reverse(page) + "?" + params)
 
 
 # --- the records behind a value -------------------------------------------------------------
@@ -365,7 +418,9 @@ def indicator_records(request: AuthedRequest) -> HttpResponse:
     except DomainError as exc:
         return render(request, "web/refused.html", {"message": str(exc)}, status=400)
     indicator = lib.LIBRARY[code]
+    # Live, as the records below: the pages' value may be older (note below).
     value = lib.compute(period, [code], root=organisation)[code][organisation.pk]
+    kept = store.stored_value(code, period, organisation)
     page = paginate(
         request, found.select_related(*related).order_by("pk"), settings.GONGHUI_PAGE_SIZE
     )
@@ -385,6 +440,9 @@ def indicator_records(request: AuthedRequest) -> HttpResponse:
         if part == lib.NUMERATOR
         else indicator.denominator_text,
         "value": value,
+        # The stored value the page showed, when the records have changed since it.
+        "stored_value": kept[0] if kept is not None and kept[0] != value else None,
+        "stored_as_of": kept[1].started_at if kept is not None else None,
         "measured": None if measured is None else format_fen(measured),
         "headers": headers,
         "rows": rows,
@@ -424,8 +482,9 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
     form = PeriodForm(request.GET or None)
     period = form.period()
     codes = list(DASHBOARD_CODES)
-    values = lib.compute(period, codes, root=organisation)
     children = children_of(organisation)
+    stored = store.values(period, [organisation, *children], codes)
+    values = stored.now
     competition = latest_competition(request.user)
     ranking = comp.ranking(competition) if competition is not None else None
     context = {
@@ -445,5 +504,6 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         ],
         "competition": competition,
         "ranking": ranking,
+        **as_of_context(request, organisation, period, stored, "dashboard"),
     }
     return render(request, "web/supervision/dashboard.html", context)

@@ -20,7 +20,10 @@ from gonghui import scheduling
 
 
 class Command(BaseCommand):
-    help = "Run the daily jobs due today (the daily digest) once and exit; for cron or a timer."
+    help = (
+        "Run the daily jobs due today (the daily digest, the stored indicators) once and exit; "
+        "for cron or a timer."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
