@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 from collections.abc import Iterator
 
 import pytest
@@ -27,5 +28,7 @@ def _english() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _media_root(settings: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")  # type: ignore[attr-defined]
+    # Scheduling and refresh locks are files on SQLite: keep them out of the checkout's var/.
+    settings.GONGHUI_LOCK_DIR = Path(tmp_path) / "locks"  # type: ignore[attr-defined]
     # Creating a dozen users with the real hasher would take seconds per test.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
