@@ -18,6 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from gonghui import background
 from gonghui.accounts.choices import Role
 from gonghui.accounts.models import User
 from gonghui.audit.models import AuditEntry
@@ -256,7 +257,7 @@ def test_a_job_runs_the_roster_command_detached(
         def __init__(self, argv: list[str], **kwargs: Any) -> None:
             seen.update(argv=argv, **kwargs)
 
-    monkeypatch.setattr(jobs.subprocess, "Popen", Started)
+    monkeypatch.setattr(background.subprocess, "Popen", Started)
     jobs.start(imp.pk, importer(province))
     assert seen["argv"] == [
         sys.executable, "-m", "gonghui", "roster", "--as", "yuki", "resume", str(imp.pk),

@@ -17,6 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from gonghui import background
 from gonghui.discovery import jobs, screening, snapshots
 from gonghui.discovery.choices import JobStatus, RuleStatus
 from gonghui.discovery.models import Candidate, ScreeningJob, ScreeningRule, ScreeningRun
@@ -167,7 +168,7 @@ def test_the_page_returns_at_once_and_shows_the_job_running_then_done(
         def __init__(self, argv: list[str], **kwargs: Any) -> None:
             started.append(argv)
 
-    monkeypatch.setattr(jobs.subprocess, "Popen", Started)
+    monkeypatch.setattr(background.subprocess, "Popen", Started)
     found = screening.change_rule(province.adam, rule("dibao-no-file"), status="on")
     logged_in(client, province.adam)
     response = post(client, found, "run", **{"run-as_of": AS_OF.isoformat()})

@@ -28,13 +28,13 @@ import argparse
 import json
 import os
 import socket
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
+
+from gonghui import background
 
 ROSTER = "roster"
 LIST = "list"
@@ -42,10 +42,6 @@ SCREEN = "screen"
 KINDS = (ROSTER, LIST, SCREEN)
 # The states in which a record still has work to do (imports and screening jobs alike).
 UNFINISHED = ("queued", "running")
-
-
-def inline() -> bool:
-    return bool(getattr(settings, "GONGHUI_JOBS_INLINE", False))
 
 
 def command(import_id: int, username: str, kind: str = ROSTER) -> list[str]:
@@ -78,26 +74,15 @@ def start(import_id: int, user: Any, kind: str = ROSTER) -> None:
     user may do it and reaches the record; the job acts as that user."""
     if kind not in KINDS:
         raise ValueError(kind)
-    if inline():
+    if background.inline():
         run(kind, import_id)
         return
     imp = _model(kind).objects.get(pk=import_id)
     work_dir: Path = imp.work_dir
     work_dir.mkdir(parents=True, exist_ok=True)
     argv = command(import_id, user.get_username(), kind)
-    env = dict(os.environ)
-    env.setdefault("DJANGO_SETTINGS_MODULE", "gonghui.settings")
-    with open(work_dir / "job.log", "ab") as log:
-        process = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-            env=env,
-        )
-    mark(work_dir, process.pid, argv[1:])
+    pid = background.detach(argv, work_dir / "job.log")
+    mark(work_dir, pid, argv[1:])
 
 
 def mark(work_dir: Path, pid: int, argv: list[str]) -> None:

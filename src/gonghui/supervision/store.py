@@ -34,8 +34,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import logging
-import os
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -52,7 +50,7 @@ from django.db.models import Field, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gonghui import scheduling
+from gonghui import background, scheduling
 from gonghui.audit.context import acting_as, current_source
 from gonghui.audit.models import AuditAction, record
 from gonghui.errors import Conflict, DomainError
@@ -524,7 +522,7 @@ def start_refresh(user: Any, organisation: Organisation, periods: Sequence[lib.P
             _("These indicators are being recomputed already; reload the page in a minute."),
             field="period",
         )
-    if getattr(settings, "GONGHUI_JOBS_INLINE", False):
+    if background.inline():
         refresh(wanted, by=user, trigger=RunTrigger.USER)
         return
     _detach(command(user.get_username(), wanted))
@@ -539,24 +537,10 @@ def command(username: str, periods: Sequence[lib.Period]) -> list[str]:
 
 
 def _detach(argv: list[str]) -> int:
-    """Start the command in its own session (a web worker's end does not end it), its output
-    appended to ``DATA_DIR/indicators/refresh.log``; returns its process id."""
-    folder = settings.DATA_DIR / "indicators"
-    folder.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env.setdefault("DJANGO_SETTINGS_MODULE", "gonghui.settings")
-    with open(folder / "refresh.log", "ab") as log:
-        process = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-            env=env,
-        )
-    logger.info("indicator refresh started as process %s: %s", process.pid, argv[3:])
-    return process.pid
+    """Start the refresh detached, its output appended to ``DATA_DIR/indicators/refresh.log``."""
+    pid = background.detach(argv, settings.DATA_DIR / "indicators" / "refresh.log")
+    logger.info("indicator refresh started as process %s: %s", pid, argv[3:])
+    return pid
 
 
 def daily_periods(day: datetime.date) -> list[lib.Period]:
