@@ -287,6 +287,40 @@ class ScreeningRule(Audited):
         return gettext(self.description) if self.builtin and self.description else self.description
 
 
+class ScreeningRuleVersion(models.Model):
+    """A rule as one of its versions was saved: the definition and the parameter values.
+    A change of either makes a new version and keeps this one, so the ``rule_version`` a
+    candidate or a run carries still names the SQL that found it. Never changed (the
+    rule's own audit trail records who changed what)."""
+
+    rule = models.ForeignKey(
+        ScreeningRule, verbose_name=_("rule"), on_delete=models.PROTECT, related_name="versions"
+    )
+    version = models.PositiveIntegerField(_("version"))
+    definition = models.JSONField(_("definition"), default=dict)
+    parameters = models.JSONField(_("parameters"), default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("saved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("saved at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("screening rule version")
+        verbose_name_plural = _("screening rule versions")
+        ordering = ["rule_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "version"], name="screening_rule_version_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} v{self.version}"
+
+
 class ScreeningJob(Audited):
     """A dry run or a run in the background, of one rule or (``rule`` empty) of every rule
     switched on when it started: what was asked, by whom, its state and progress, and the

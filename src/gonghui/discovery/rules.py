@@ -24,6 +24,7 @@ and the evidence of a linked row says so (:func:`wrap`).
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,8 @@ import sqlglot
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
 
 from gonghui.errors import DomainError
 
@@ -96,6 +99,33 @@ TABLES: dict[str, list[tuple[str, str]]] = {
 KNOWN = set(TABLES) | set(DERIVED_VIEWS)
 # What the engines load from files: the registry, each list's own rows, the links.
 STORED: dict[str, list[tuple[str, str]]] = {**TABLES, LINKS: LINK_COLUMNS}
+
+
+def _view_columns(sql: str) -> list[tuple[str, str]]:
+    """(column, type) of a derived view, worked out from its SQL over :data:`TABLES`."""
+    schema: dict[str, object] = {name: dict(columns) for name, columns in TABLES.items()}
+    tree = annotate_types(
+        qualify(sqlglot.parse_one(sql, read="duckdb"), schema=schema, dialect="duckdb"),
+        schema=schema,
+    )
+    assert isinstance(tree, exp.Query)
+    # SQLGlot names DuckDB's VARCHAR "TEXT"; the page shows the engines' own name.
+    types = {"TEXT": "VARCHAR"}
+    found = [(s.alias_or_name, s.type.sql("duckdb") if s.type else "") for s in tree.selects]
+    return [(name, types.get(sql_type, sql_type)) for name, sql_type in found]
+
+
+# Every table a rule may read, with its columns: the one source of the column check and of
+# the list the rule-definition page shows.
+READABLE: dict[str, list[tuple[str, str]]] = {
+    **REGISTRY_TABLES,
+    **{name: _view_columns(sql) for name, sql in DERIVED_VIEWS.items()},
+    **{name: TABLES[name] for name in LIST_TABLES},
+}
+SCHEMA: dict[str, object] = {name: dict(columns) for name, columns in READABLE.items()}
+PARAMETER_TYPES = ("int", "fen", "months", "date", "text")
+# Given by the screening itself: the day it is for, and the first day of that month.
+BUILTIN_PARAMETERS = ("as_of", "as_of_month")
 
 
 def stored_name(name: str) -> str:
@@ -172,6 +202,7 @@ def parameter_values(
     for name, spec in declared.items():
         value = values.get(name, spec.get("default"))
         kind = spec.get("type", "int")
+        _check_declared(name, kind)
         try:
             if kind in ("int", "fen", "months"):
                 if isinstance(value, bool) or not isinstance(value, int | str):
@@ -201,6 +232,21 @@ def parameter_values(
     return result
 
 
+def _check_declared(name: str, kind: str) -> None:
+    if name in BUILTIN_PARAMETERS:
+        raise DomainError(
+            _("The screening gives :%(name)s itself; give the parameter another name.")
+            % {"name": name},
+            field="parameters",
+        )
+    if kind not in PARAMETER_TYPES:
+        raise DomainError(
+            _("The parameter %(name)s has the unknown type “%(kind)s”; the types are %(types)s.")
+            % {"name": name, "kind": kind, "types": ", ".join(PARAMETER_TYPES)},
+            field="parameters",
+        )
+
+
 def _literal(value: Any) -> exp.Expression:
     if isinstance(value, datetime.date):
         return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.build("DATE"))
@@ -213,11 +259,8 @@ def parse(sql: str) -> exp.Expression:
     """One query over known tables, or a :class:`DomainError` saying what is wrong."""
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
-    except sqlglot.errors.ParseError as exc:
-        raise DomainError(
-            _("The rule's SQL cannot be read: %(error)s") % {"error": str(exc).splitlines()[0]},
-            field="definition",
-        ) from None
+    except sqlglot.errors.SqlglotError as exc:
+        raise _unreadable(exc) from None
     if len(statements) != 1 or not isinstance(statements[0], exp.Query):
         raise DomainError(_("A rule is exactly one SELECT."), field="definition")
     query = statements[0]
@@ -244,7 +287,77 @@ def parse(sql: str) -> exp.Expression:
             % {"wanted": ", ".join(OUTPUT), "got": ", ".join(outputs)},
             field="definition",
         )
+    _check_columns(tree)
     return tree
+
+
+def _unreadable(exc: sqlglot.errors.SqlglotError) -> DomainError:
+    """SQLGlot's complaint, with where it stopped reading when it says so."""
+    errors = getattr(exc, "errors", None) or [{}]
+    first = errors[0]
+    if first.get("line"):
+        message = _(
+            "The rule's SQL cannot be read at line %(line)s, column %(column)s, near "
+            "“%(near)s”: %(error)s"
+        ) % {
+            "line": first["line"],
+            "column": first["col"],
+            "near": first.get("highlight", ""),
+            "error": first.get("description", ""),
+        }
+    else:
+        message = _("The rule's SQL cannot be read: %(error)s") % {
+            "error": str(exc).splitlines()[0]
+        }
+    return DomainError(message, field="definition")
+
+
+UNRESOLVED = re.compile(
+    r"(?:Unknown column: (?P<bare>\w+))|(?:Column '(?P<column>\w+)' could not be resolved"
+    r"(?: for table: '(?P<table>\w+)')?)(?:\. Line: (?P<line>\d+), Col: (?P<col>\d+))?"
+)
+
+
+def _columns(table: str) -> set[str]:
+    return {name for name, _type in READABLE.get(table, [])}
+
+
+def _unresolved(tree: exp.Expression, column: str, where: str | None) -> str:
+    if where:
+        return _("The rule reads a column “%(column)s” that “%(table)s” does not have.") % {
+            "column": column,
+            "table": where,
+        }
+    having = sorted({t.name for t in tree.find_all(exp.Table) if column in _columns(t.name)})
+    if len(having) > 1:
+        return _(
+            "More than one table of the rule has a column “%(column)s” (%(tables)s): write "
+            "which, such as m.%(column)s."
+        ) % {"column": column, "tables": ", ".join(having)}
+    return _("The rule reads a column “%(column)s” that none of its tables has.") % {
+        "column": column
+    }
+
+
+def _check_columns(tree: exp.Expression) -> None:
+    """Every column the rule names is one of its tables' (:data:`READABLE`) or its CTEs'."""
+    try:
+        qualify(tree.copy(), schema=SCHEMA, dialect="duckdb", validate_qualify_columns=True)
+    except sqlglot.errors.SqlglotError as exc:
+        found = UNRESOLVED.search(str(exc))
+        if found is None:
+            raise DomainError(
+                _("The rule's columns cannot be checked: %(error)s") % {"error": exc},
+                field="definition",
+            ) from None
+        column = found.group("bare") or found.group("column")
+        message = _unresolved(tree, column, found.group("table"))
+        if found.group("line"):
+            message += " " + _("(line %(line)s, column %(col)s)") % {
+                "line": found.group("line"),
+                "col": found.group("col"),
+            }
+        raise DomainError(message, field="definition") from None
 
 
 def _bind(tree: exp.Expression, values: Mapping[str, Any]) -> exp.Expression:
@@ -298,7 +411,17 @@ def compile_rule(
     if not isinstance(sql, str) or not sql.strip():
         raise DomainError(_("The rule has no SQL."), field="definition")
     params = parameter_values(definition, values, as_of)
-    tree = wrap(_bind(parse(sql), params))
+    parsed = parse(sql)
+    unused = set(definition.get("parameters") or {}) - {
+        p.name for p in parsed.find_all(exp.Placeholder)
+    }
+    if unused:
+        raise DomainError(
+            _("The SQL does not use the declared parameters %(names)s (write :name).")
+            % {"names": ", ".join(sorted(unused))},
+            field="parameters",
+        )
+    tree = wrap(_bind(parsed, params))
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     read = {t.name for t in tree.find_all(exp.Table) if t.name not in ctes}
     for view in DERIVED_VIEWS:

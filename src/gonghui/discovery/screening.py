@@ -6,6 +6,7 @@ on Spark, and turn what they find into :class:`Candidate` rows.
     dry_run(user, rule)                 # what a run would add and drop, per organisation
     run_rule(user, rule)                # the same, applied: candidates added, changed, dropped
     find(rule, as_of, engine, tables)   # worker → (union, evidence): what both engines agree on
+    check_rule(definition, parameters)  # compiled for both engines, or why not
     create_rule / change_rule           # rules are province policy (see below)
 
 The tables a rule reads are the Parquet files of one snapshot (:mod:`.snapshots`): the
@@ -47,7 +48,14 @@ from gonghui.organisations.models import Organisation
 
 from . import rules, snapshots
 from .choices import JobStatus, RuleStatus, RunKind
-from .models import Candidate, ScreeningJob, ScreeningRule, ScreeningRun, work_root
+from .models import (
+    Candidate,
+    ScreeningJob,
+    ScreeningRule,
+    ScreeningRuleVersion,
+    ScreeningRun,
+    work_root,
+)
 from .snapshots import Snapshot
 
 LINKED = "linked"
@@ -713,7 +721,7 @@ def install_builtin_rules() -> list[ScreeningRule]:
     """The rules of issue 4, as drafts; an installed rule is left as it is."""
     installed = []
     for spec in rules.BUILTINS:
-        rule, _created = ScreeningRule.objects.get_or_create(
+        rule, created = ScreeningRule.objects.get_or_create(
             code=spec["code"],
             defaults={
                 "name": spec["name"],
@@ -723,8 +731,46 @@ def install_builtin_rules() -> list[ScreeningRule]:
                 "parameters": {},
             },
         )
+        if created:
+            _keep_version(rule, None)
         installed.append(rule)
     return installed
+
+
+def check_rule(
+    definition: Mapping[str, Any],
+    parameters: Mapping[str, Any] | None = None,
+    as_of: datetime.date | None = None,
+) -> rules.Compiled:
+    """The definition compiled for DuckDB and Spark (:func:`rules.compile_rule`: one query
+    over the known tables and columns, its parameters declared and typed), then bound by
+    DuckDB over empty tables of the real columns, which finds what only the engine knows
+    (an ambiguous column, a function that does not exist, a date compared with a number).
+    A :class:`DomainError` on ``definition`` or ``parameters`` says what is wrong. Reads
+    no data, so anyone may check; saving is :func:`create_rule` / :func:`change_rule`."""
+    compiled = rules.compile_rule(definition, parameters or {}, as_of or timezone.localdate())
+    con = DuckDBEngine(memory_limit="256MB", threads=1).connect({}, compiled.tables)
+    try:
+        con.execute(f"SELECT * FROM ({compiled.duckdb}) AS checked LIMIT 0")
+    except duckdb.Error as exc:
+        raise DomainError(
+            _("DuckDB cannot run the rule: %(error)s") % {"error": str(exc).splitlines()[0]},
+            field="definition",
+        ) from None
+    finally:
+        con.close()
+    return compiled
+
+
+def _keep_version(rule: ScreeningRule, user: Any) -> None:
+    """The rule's version as saved, kept for the candidates and runs that carry it."""
+    ScreeningRuleVersion.objects.create(
+        rule=rule,
+        version=rule.version,
+        definition=rule.definition,
+        parameters=rule.parameters,
+        created_by=user if getattr(user, "pk", None) else None,
+    )
 
 
 def create_rule(
@@ -736,7 +782,8 @@ def create_rule(
     parameters: Mapping[str, Any] | None = None,
     description: str = "",
 ) -> ScreeningRule:
-    """A new rule, as a draft (audited); compiled first so a broken rule is never saved."""
+    """A new rule, as a draft, version 1 (audited, and kept as its first version); checked
+    first (:func:`check_rule`) so a broken rule is never saved."""
     require_definer(user)
     code, name = (code or "").strip(), (name or "").strip()
     if not code or slugify(code) != code:
@@ -748,14 +795,29 @@ def create_rule(
         raise DomainError(_("Give the rule a name."), field="name")
     if ScreeningRule.objects.filter(code=code).exists():
         raise Conflict(_("A rule with the code %(code)s exists.") % {"code": code}, field="code")
-    rules.compile_rule(definition, parameters or {}, timezone.localdate())
-    return ScreeningRule.objects.create(
-        code=code,
-        name=name,
-        description=(description or "").strip(),
-        definition=dict(definition),
-        parameters=dict(parameters or {}),
-    )
+    check_rule(definition, parameters)
+    with transaction.atomic():
+        rule = ScreeningRule.objects.create(
+            code=code,
+            name=name,
+            description=(description or "").strip(),
+            definition=dict(definition),
+            parameters=dict(parameters or {}),
+        )
+        _keep_version(rule, user)
+    return rule
+
+
+def kept_parameters(rule: ScreeningRule, definition: Mapping[str, Any]) -> dict[str, Any]:
+    """The rule's parameter values that a new definition keeps: those of parameters it
+    still declares with the same type (a value of another type would not fit)."""
+    old = (rule.definition or {}).get("parameters") or {}
+    new = definition.get("parameters") or {}
+    return {
+        name: value
+        for name, value in (rule.parameters or {}).items()
+        if name in new and new[name].get("type") == old.get(name, {}).get("type")
+    }
 
 
 def change_rule(
@@ -765,20 +827,65 @@ def change_rule(
     definition: Mapping[str, Any] | None = None,
     parameters: Mapping[str, Any] | None = None,
     status: str | None = None,
+    name: str | None = None,
+    description: str | None = None,
+    expected_version: int | None = None,
 ) -> ScreeningRule:
     """Change a rule (audited on save). A new definition or new parameters make a new
-    version, compiled first so a broken rule is never saved."""
+    version, checked first (:func:`check_rule`) so a broken rule is never saved; the old
+    version is kept (:class:`ScreeningRuleVersion`). A new definition without new
+    parameters keeps the values of the parameters it still declares
+    (:func:`kept_parameters`). ``name`` and ``description`` are a custom rule's own text
+    (a built-in rule's are translated, so they stay). ``expected_version``: the version
+    the person edited; a rule changed meanwhile is refused rather than overwritten."""
     require_definer(user)
-    new_definition = dict(definition) if definition is not None else rule.definition
-    new_parameters = dict(parameters) if parameters is not None else rule.parameters
     if status is not None and status not in RuleStatus.values:
         raise DomainError(_("Unknown status “%(status)s”.") % {"status": status}, "status")
-    rules.compile_rule(new_definition, new_parameters, timezone.localdate())
+    new_definition = dict(definition) if definition is not None else rule.definition
+    if parameters is not None:
+        new_parameters = dict(parameters)
+    elif definition is not None:
+        new_parameters = kept_parameters(rule, new_definition)
+    else:
+        new_parameters = rule.parameters
+    versioned = new_definition != rule.definition or new_parameters != rule.parameters
+    if versioned or status == RuleStatus.ON:
+        check_rule(new_definition, new_parameters)
     with transaction.atomic():
-        if new_definition != rule.definition or new_parameters != rule.parameters:
+        _require_current(rule, expected_version)
+        _set_text(rule, name, description)
+        if versioned:
             rule.definition, rule.parameters = new_definition, new_parameters
             rule.version += 1
         if status is not None:
             rule.status = status
         rule.save()
+        if versioned:
+            _keep_version(rule, user)
     return rule
+
+
+def _require_current(rule: ScreeningRule, expected_version: int | None) -> None:
+    """Lock the rule; refuse if it changed since ``rule`` (or the person's form) was read."""
+    version = ScreeningRule.objects.select_for_update().values_list("version", flat=True)
+    found = version.get(pk=rule.pk)
+    if found != rule.version or expected_version not in (None, found):
+        raise Conflict(
+            _(
+                "Someone changed the rule meanwhile (it is now version %(version)s); load it "
+                "again and redo your change."
+            )
+            % {"version": found},
+            field="version",
+        )
+
+
+def _set_text(rule: ScreeningRule, name: str | None, description: str | None) -> None:
+    if rule.builtin:
+        return  # translated msgids: a copy of the rule takes its own text
+    if name is not None:
+        if not name.strip():
+            raise DomainError(_("Give the rule a name."), field="name")
+        rule.name = name.strip()
+    if description is not None:
+        rule.description = description.strip()

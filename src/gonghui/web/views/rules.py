@@ -1,8 +1,10 @@
 """Screening-rule pages (issue 4, point 3): the rules with their version, status and last
-run; one rule with its definition, its parameters (a change makes a new version), a dry
-run that shows per organisation what a run would add, drop, change and keep, the switch,
-the run itself and the history of runs; the background jobs that do dry runs and runs
-(progress, state, the failure's message, start again); and the start of the fuzzy
+run; one rule with its definition, its parameters (a change makes a new version), its
+versions, a dry run that shows per organisation what a run would add, drop, change and
+keep, the switch, the run itself and the history of runs; the definition of a new rule, of
+a copy of a rule, or a new version of a rule's SQL, checked by the compiler before it is
+saved (the compiled DuckDB and Spark SQL shown); the background jobs that do dry runs and
+runs (progress, state, the failure's message, start again); and the start of the fuzzy
 linkage of a list.
 
 Rules are province-wide policy (:mod:`gonghui.discovery.screening`): every administrator
@@ -16,12 +18,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlglot
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -30,7 +33,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gonghui.accounts.choices import Capability
-from gonghui.discovery import jobs, linking, screening
+from gonghui.discovery import jobs, linking, rules, screening
 from gonghui.discovery.choices import JobStatus, RuleStatus, RunKind
 from gonghui.discovery.models import (
     Candidate,
@@ -56,6 +59,13 @@ RECENT_JOBS = 10
 
 def _require_viewer(request: AuthedRequest) -> None:
     if not screening.may_see_rules(request.user):
+        raise PermissionDenied
+
+
+def _require_definer(request: AuthedRequest) -> None:
+    """The definition pages are for those the service lets define rules (403 otherwise);
+    the service checks again when it saves."""
+    if not screening.may_define_rules(request.user):
         raise PermissionDenied
 
 
@@ -154,6 +164,7 @@ def _page(
     history = _runs(request).filter(rule=rule).select_related("created_by", "organisation")
     context = {
         "rule": rule,
+        "versions": _versions(request, rule),
         "sql": (rule.definition or {}).get("sql", "").strip(),
         "parameters": ruleforms.current(rule),
         "parameters_form": forms.get("parameters")
@@ -166,6 +177,38 @@ def _page(
         **_may(request),
     }
     return render(request, "web/rules/detail.html", context, status=status)
+
+
+def _versions(request: AuthedRequest, rule: ScreeningRule) -> list[dict[str, Any]]:
+    """The rule's kept versions, newest first: what changed from the one before, and how
+    many of the user's candidates (still found) that version found."""
+    kept = list(rule.versions.select_related("created_by").order_by("version"))
+    counted = dict(
+        Candidate.objects.for_user(request.user)
+        .filter(rule=rule, dropped_at__isnull=True)
+        .order_by()
+        .values_list("rule_version")
+        .annotate(n=Count("pk"))
+        .values_list("rule_version", "n")
+    )
+    rows, before = [], None
+    for kept_version in kept:
+        sql = (kept_version.definition or {}).get("sql", "")
+        rows.append(
+            {
+                "version": kept_version,
+                "sql": sql.strip(),
+                "sql_changed": before is not None and sql != before.definition.get("sql", ""),
+                "definition_changed": before is not None
+                and kept_version.definition != before.definition,
+                "parameters_changed": before is not None
+                and kept_version.parameters != before.parameters,
+                "values": ruleforms.values_of(kept_version.definition, kept_version.parameters),
+                "candidates": counted.get(kept_version.version, 0),
+            }
+        )
+        before = kept_version
+    return rows[::-1]
 
 
 @login_required
@@ -247,6 +290,186 @@ def _launch(request: AuthedRequest, job: ScreeningJob) -> HttpResponse:
     if jobs.state(job) != "running":
         jobs.start(job.pk, request.user, jobs.SCREEN)
     return redirect("rule-job", pk=job.pk)
+
+
+# --- defining a rule: new, a copy, a new version of one ------------------------------------
+
+SAVE = "save"  # the button that saves; any other submit only checks
+
+
+@login_required
+def rule_new(request: AuthedRequest) -> HttpResponse:
+    """A new rule, blank or a copy of another (``?copy=<id>``): checked, then saved as a
+    draft through :func:`screening.create_rule`."""
+    _require_definer(request)
+    source = _source(request)
+    if request.method == "POST":
+        form = ruleforms.RuleDefinitionForm(request.POST)
+        formset = ruleforms.parameter_formset(request.POST)
+        return _definition_post(request, form, formset, None, source)
+    form = ruleforms.RuleDefinitionForm(initial=_copy_initial(source) if source else None)
+    formset = ruleforms.parameter_formset(specs=ruleforms.declared(source) if source else None)
+    return _definition_page(request, form, formset, None, source)
+
+
+@login_required
+def rule_edit(request: AuthedRequest, pk: int) -> HttpResponse:
+    """A rule's SQL and declared parameters changed: a new version
+    (:func:`screening.change_rule`), the old one kept."""
+    _require_definer(request)
+    rule = get_object_or_404(ScreeningRule, pk=pk)
+    if request.method == "POST":
+        form = ruleforms.RuleDefinitionForm(request.POST, rule=rule, initial=_initial(rule))
+        formset = ruleforms.parameter_formset(request.POST)
+        return _definition_post(request, form, formset, rule, None)
+    form = ruleforms.RuleDefinitionForm(rule=rule, initial=_initial(rule))
+    formset = ruleforms.parameter_formset(specs=ruleforms.declared(rule))
+    return _definition_page(request, form, formset, rule, None)
+
+
+def _source(request: AuthedRequest) -> ScreeningRule | None:
+    pk = request.GET.get("copy", "")
+    if not pk:
+        return None
+    if not pk.isdigit():
+        raise Http404
+    return get_object_or_404(ScreeningRule, pk=int(pk))
+
+
+def _initial(rule: ScreeningRule) -> dict[str, Any]:
+    return {
+        "code": rule.code,
+        "name": rule.label,
+        "description": rule.text,
+        "sql": (rule.definition or {}).get("sql", "").strip(),
+        "version": rule.version,
+    }
+
+
+def _copy_initial(source: ScreeningRule) -> dict[str, Any]:
+    """The copied rule's text in the reader's language (a built-in rule's is translated),
+    and a free code beside its own."""
+    taken = set(
+        ScreeningRule.objects.filter(code__startswith=source.code).values_list("code", flat=True)
+    )
+    number = 2
+    while f"{source.code}-{number}" in taken:
+        number += 1
+    return {
+        **_initial(source),
+        "code": f"{source.code}-{number}",
+        "name": _("%(name)s (copy)") % {"name": source.label},
+        "version": None,
+    }
+
+
+def _definition_post(
+    request: AuthedRequest,
+    form: ruleforms.RuleDefinitionForm,
+    formset: Any,
+    rule: ScreeningRule | None,
+    source: ScreeningRule | None,
+) -> HttpResponse:
+    """Check (the button) or save (which checks too); a refusal lands on its field."""
+    if not (form.is_valid() and formset.is_valid()):
+        return _definition_page(request, form, formset, rule, source, status=400)
+    definition = ruleforms.definition_of(form, formset)
+    try:
+        if request.POST.get("do") != SAVE:
+            values = screening.kept_parameters(rule, definition) if rule else {}
+            compiled = screening.check_rule(definition, values)
+            return _definition_page(request, form, formset, rule, source, compiled=compiled)
+        saved = _save(request, form, definition, rule)
+    except DomainError as exc:
+        ruleforms.attach_definition_error(exc, form, formset)
+        return _definition_page(request, form, formset, rule, source, status=error_status(exc))
+    return redirect("rule-detail", pk=saved.pk)
+
+
+def _save(
+    request: AuthedRequest,
+    form: ruleforms.RuleDefinitionForm,
+    definition: dict[str, Any],
+    rule: ScreeningRule | None,
+) -> ScreeningRule:
+    data = form.cleaned_data
+    if rule is None:
+        made = screening.create_rule(
+            request.user, data["code"], data["name"], definition, description=data["description"]
+        )
+        messages.success(
+            request,
+            _("The rule is saved as a draft, version 1. Try it with a dry run, then switch it on."),
+        )
+        return made
+    before = (rule.version, rule.name, rule.description)
+    if _unchanged(definition, rule.definition):
+        definition = rule.definition  # the stored SQL's own blank lines are no new version
+    rule = screening.change_rule(
+        request.user,
+        rule,
+        definition=definition,
+        name=data.get("name"),
+        description=data.get("description"),
+        expected_version=data.get("version"),
+    )
+    if rule.version != before[0]:
+        messages.success(
+            request,
+            _(
+                "The rule is now version %(version)s; version %(old)s is kept for the "
+                "candidates it found. Try the new version with a dry run."
+            )
+            % {"version": rule.version, "old": before[0]},
+        )
+    elif (rule.name, rule.description) != before[1:]:
+        messages.success(request, _("The name and description are saved."))
+    else:
+        messages.info(request, _("Nothing changed."))
+    return rule
+
+
+def _unchanged(edited: dict[str, Any], stored: dict[str, Any]) -> bool:
+    """The same SQL (the form strips the blank lines around it) and parameters."""
+    return edited["sql"] == (stored.get("sql") or "").strip() and edited["parameters"] == (
+        stored.get("parameters") or {}
+    )
+
+
+def _pretty(sql: str, dialect: str) -> str:
+    """The compiled SQL laid out on lines (the same tree, printed again by SQLGlot)."""
+    try:
+        return sqlglot.transpile(sql, read=dialect, write=dialect, pretty=True)[0]
+    except sqlglot.errors.SqlglotError:
+        return sql
+
+
+def _definition_page(
+    request: AuthedRequest,
+    form: ruleforms.RuleDefinitionForm,
+    formset: Any,
+    rule: ScreeningRule | None,
+    source: ScreeningRule | None,
+    *,
+    compiled: Any = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "formset": formset,
+        "rule": rule,
+        "source": source,
+        "compiled": compiled,
+        "duckdb_sql": _pretty(compiled.duckdb, "duckdb") if compiled else "",
+        "spark_sql": _pretty(compiled.spark, "spark") if compiled else "",
+        # The values set on the rule's page (those left at their default follow the table).
+        "values": [v for v in ruleforms.current(rule) if v[0] in rule.parameters] if rule else [],
+        "tables": ruleforms.catalogue(),
+        "outputs": ruleforms.outputs(),
+        "builtins": rules.BUILTIN_PARAMETERS,
+        "types": [(kind, ruleforms.TYPE_LABELS[kind]) for kind in rules.PARAMETER_TYPES],
+    }
+    return render(request, "web/rules/definition.html", context, status=status)
 
 
 # --- one job ------------------------------------------------------------------------------
