@@ -29,16 +29,13 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE / "pagebench")]
 
-from bench_indicators import prepare, setup  # noqa: E402
+from bench_indicators import demo_arguments, prepare, setup  # noqa: E402
 from common import log, result_line, self_peak_mb, table  # noqa: E402
 
 
 def arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=int, default=1_000_000)
-    parser.add_argument("--files", type=int, default=100_000)
-    parser.add_argument("--url", help="a loaded database to use as is")
-    parser.add_argument("--any-cache", action="store_true", help="accept an older cached demo")
+    demo_arguments(parser)
     parser.add_argument("--year", type=int, help="the page's year (default: this year)")
     parser.add_argument("--repeat", type=int, default=2, help="live page views; the best counts")
     parser.add_argument("--views", type=int, default=20, help="page views from the store")

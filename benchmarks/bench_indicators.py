@@ -37,12 +37,17 @@ from common import log, result_line, self_peak_mb, table  # noqa: E402
 NAIVE_INDICATOR = "deep_with_living_aid"
 
 
-def arguments(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def demo_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments :func:`prepare` reads: the demo's scale, or a database to use as is."""
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--files", type=int, default=100_000)
     parser.add_argument("--url", help="a loaded database to use as is")
     parser.add_argument("--any-cache", action="store_true", help="accept an older cached demo")
+
+
+def arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    demo_arguments(parser)
     parser.add_argument("--year", type=int, help="the period: this calendar year (default: now)")
     parser.add_argument(
         "--naive-sample",

@@ -18,7 +18,7 @@ from gonghui.organisations.choices import OrganisationKind, RegionLevel
 from gonghui.organisations.models import Organisation, Region
 from gonghui.people.choices import Employment, Relation
 from gonghui.people.idnumber import make_id_number
-from gonghui.people.models import Household, HouseholdMember, Worker
+from gonghui.people.models import Household, HouseholdMember, Membership, Worker
 
 _sequence = itertools.count(1)
 PASSWORD = "s3cret-pass"
@@ -155,3 +155,11 @@ def household(org: Organisation, reg: Region, head: Worker, size: int = 3) -> Ho
             employment=Employment.STUDENT if index else Employment.EMPLOYED,
         )
     return home
+
+
+def members(p: Province, union: Organisation, count: int) -> None:
+    """``count`` workers (registered in 瑶海) who are members of ``union`` since 2020."""
+    for _ in range(count):
+        person = worker(p.yaohai_union, p.yaohai_region)
+        since = datetime.date(2020, 1, 1)
+        Membership.objects.create(worker=person, organisation=union, since=since)

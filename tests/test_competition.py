@@ -12,15 +12,14 @@ import pytest
 from gonghui.accounts.choices import Role
 from gonghui.audit.models import AuditAction, AuditEntry
 from gonghui.errors import Conflict, DomainError, NotAllowed
-from gonghui.hardship.models import HardshipFile
 from gonghui.organisations.choices import OrganisationKind
-from gonghui.people.models import Membership
 from gonghui.supervision import competition as comp
 from gonghui.supervision import report
 from gonghui.supervision.indicators import Period
 from gonghui.supervision.models import CompetitionStatus, JudgeScore, Normalisation, Snapshot
-from tests.cases import filed
-from tests.factories import Province, user, worker
+from tests.cases import filed, move
+from tests.competitions import competing_cities, define
+from tests.factories import Province, user
 
 D = datetime.date
 Y2025 = Period.year(2025)
@@ -147,37 +146,10 @@ def test_everyone_equal_gets_the_full_weight_and_movement_is_previous_minus_now(
 # --- a competition on real records ------------------------------------------------------------
 
 
-def members(p: Province, union: Any, count: int) -> None:
-    for _ in range(count):
-        person = worker(p.yaohai_union, p.yaohai_region)
-        Membership.objects.create(worker=person, organisation=union, since=D(2020, 1, 1))
-
-
-def move(file: HardshipFile, **fields: object) -> None:
-    HardshipFile.objects.filter(pk=file.pk).update(**fields)
-
-
 @pytest.fixture
 def setup(province: Province) -> dict[str, Any]:
-    p = province
-    members(p, p.yaohai_union, 4)
-    members(p, p.jinghu_union, 4)
-    for _ in range(2):
-        move(filed(p), filed_on=D(2025, 3, 1))
-    move(filed(p), filed_on=D(2025, 3, 1), organisation=p.jinghu_union)
-    judy = user("judy", Role.REVIEWER, p.anhui)
-    jack = user("jack", Role.REVIEWER, p.anhui)
-    cities = comp.organisations_of_kind(p.leo, OrganisationKind.CITY)
-    competition = comp.define_competition(
-        p.leo,
-        name="2025年度找得更全帮得更好劳动竞赛",
-        period=Y2025,
-        tiers=[comp.TierSpec("市级", cities)],
-        indicators=[comp.IndicatorSpec("files_per_1000_members", Decimal("80"))],
-        innovation_weight=Decimal("20"),
-        judges=[judy, jack],
-    )
-    return {"p": p, "judy": judy, "jack": jack, "competition": competition}
+    cities = competing_cities(province)
+    return cities | {"competition": define(cities)}
 
 
 def test_a_leader_defines_judges_score_and_the_ranking_adds_up(setup: dict[str, Any]) -> None:

@@ -26,18 +26,7 @@ from gonghui.people.models import Household, HouseholdMember, Worker
 from tests.factories import Province, build_province, user, worker
 from tests.test_discovery_screening import AS_OF, ID_SPOUSE, World
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _work_dir(settings: Any, tmp_path: Path) -> None:
-    settings.GONGHUI_DISCOVERY_DIR = tmp_path / "discovery"
-    settings.GONGHUI_JOBS_INLINE = True
-
-
-@pytest.fixture
-def world(province: Province, tmp_path: Path) -> World:
-    return World(province, tmp_path)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("inline_jobs")]
 
 
 def switch_on(p: Province, *codes: str) -> list[ScreeningRule]:

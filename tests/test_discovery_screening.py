@@ -37,11 +37,6 @@ AS_OF = datetime.date(2025, 6, 15)
 PERIOD = (datetime.date(2025, 1, 1), datetime.date(2025, 6, 30))
 
 
-@pytest.fixture(autouse=True)
-def _work_dir(settings: object, tmp_path: Path) -> None:
-    settings.GONGHUI_DISCOVERY_DIR = tmp_path / "discovery"  # type: ignore[attr-defined]
-
-
 def write(path: Path, headers: list[str], rows: list[list[str]], encoding: str = "utf-8") -> Path:
     with open(path, "w", encoding=encoding, newline="") as out:
         writer = csv.writer(out)
@@ -234,9 +229,9 @@ def row(world: World, name: str, number: int) -> tuple[str, int, int]:
     return (source, world.imports[name].pk, number)
 
 
-@pytest.fixture
-def world(province: Province, tmp_path: Path) -> World:
-    return World(province, tmp_path)
+def builtin_rule(code: str) -> ScreeningRule:
+    """One of the built-in rules (installed as a draft if it is not yet)."""
+    return {r.code: r for r in screening.install_builtin_rules()}[code]
 
 
 def expected(world: World) -> dict[str, dict[int, tuple]]:
@@ -275,7 +270,7 @@ def test_each_builtin_rule_finds_the_expected_candidates(world: World) -> None:
 
 
 def test_the_threshold_is_a_parameter(world: World, province: Province) -> None:
-    rule = {r.code: r for r in screening.install_builtin_rules()}["medical-out-of-pocket"]
+    rule = builtin_rule("medical-out-of-pocket")
     rule = screening.change_rule(province.adam, rule, parameters={"threshold_fen": 1_400_000})
     assert rule.version == 2
     found = screening.find(rule, AS_OF, screening.DuckDBEngine(), screening.tables())
@@ -297,7 +292,7 @@ def test_the_threshold_is_a_parameter(world: World, province: Province) -> None:
 def test_dry_run_counts_per_organisation_then_run_and_rerun(
     world: World, province: Province
 ) -> None:
-    rule = {r.code: r for r in screening.install_builtin_rules()}["dibao-no-file"]
+    rule = builtin_rule("dibao-no-file")
     with pytest.raises(Conflict):
         screening.run_rule(province.adam, rule, AS_OF)
     dry = screening.dry_run(province.adam, rule, AS_OF)
@@ -337,7 +332,7 @@ def test_dry_run_counts_per_organisation_then_run_and_rerun(
 
 
 def test_a_county_sees_and_dry_runs_only_its_subtree(world: World, province: Province) -> None:
-    rule = {r.code: r for r in screening.install_builtin_rules()}["dibao-no-file"]
+    rule = builtin_rule("dibao-no-file")
     rule = screening.change_rule(province.adam, rule, status=RuleStatus.ON)
     screening.run_rule(province.adam, rule, AS_OF)
     assert Candidate.objects.count() == 2
@@ -361,7 +356,7 @@ def test_a_county_sees_and_dry_runs_only_its_subtree(world: World, province: Pro
 def test_only_the_province_defines_switches_and_runs_rules(
     world: World, province: Province
 ) -> None:
-    rule = {r.code: r for r in screening.install_builtin_rules()}["medical-out-of-pocket"]
+    rule = builtin_rule("medical-out-of-pocket")
     county_admin = user("yadmin", "admin", province.yaohai)
     city_admin = user("hadmin", "admin", province.hefei)
     definition = {"sql": "SELECT worker_id, 'x' AS source, 0 AS import_id, 0 AS row_no "
@@ -410,7 +405,7 @@ def test_only_the_province_defines_switches_and_runs_rules(
 
 
 def dibao_rule(p: Province) -> ScreeningRule:
-    rule = {r.code: r for r in screening.install_builtin_rules()}["dibao-no-file"]
+    rule = builtin_rule("dibao-no-file")
     return screening.change_rule(p.adam, rule, status=RuleStatus.ON)
 
 
@@ -510,7 +505,7 @@ def test_a_linked_row_with_a_mistyped_number_counts_for_the_worker(
             ["医疗丙", sick.id_number, "12000", "2025-03-01"],
             ["医疗丙", wrong, "9000", "2025-04-01"],
         ]))  # fmt: skip
-    rule = {r.code: r for r in screening.install_builtin_rules()}["medical-out-of-pocket"]
+    rule = builtin_rule("medical-out-of-pocket")
     assert flagged(rule) == {}  # 12,000 yuan alone is below 20,000
     ListRowLink.objects.create(
         list_import=imp, row_no=3, worker=sick, probability=0.93, method=LinkMethod.AUTO

@@ -13,9 +13,6 @@ from __future__ import annotations
 import datetime
 import io
 import subprocess
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -33,9 +30,7 @@ from gonghui.assistance import ledger
 from gonghui.assistance.choices import LedgerKind
 from gonghui.audit.models import AuditEntry
 from gonghui.errors import Conflict, NotAllowed
-from gonghui.hardship.models import HardshipFile
 from gonghui.organisations.choices import OrganisationKind
-from gonghui.people.models import Membership
 from gonghui.supervision import competition as comp
 from gonghui.supervision import indicators as lib
 from gonghui.supervision import store
@@ -48,8 +43,9 @@ from gonghui.supervision.models import (
 )
 from gonghui.web.views import supervision as views
 from tests.aid import build_money
-from tests.cases import filed
-from tests.factories import Province, organisation, user, worker
+from tests.cases import filed, move
+from tests.factories import Province, members, organisation, user
+from tests.locks import held_elsewhere
 from tests.web_helpers import logged_in
 
 pytestmark = pytest.mark.django_db
@@ -60,20 +56,9 @@ CODE = "files_per_1000_members"
 
 
 @pytest.fixture(autouse=True)
-def _quiet(settings: Any, tmp_path: Any) -> None:
-    settings.GONGHUI_LOCK_DIR = tmp_path / "locks"  # not the machine's, shared with others
+def _quiet(settings: Any) -> None:
     settings.GONGHUI_JOBS_INLINE = True
     settings.GONGHUI_INDICATOR_MAX_AGE = 24 * 3600
-
-
-def members(p: Province, union: Any, count: int) -> None:
-    for _ in range(count):
-        person = worker(p.yaohai_union, p.yaohai_region)
-        Membership.objects.create(worker=person, organisation=union, since=D(2020, 1, 1))
-
-
-def move(file: HardshipFile, **fields: object) -> None:
-    HardshipFile.objects.filter(pk=file.pk).update(**fields)
 
 
 @pytest.fixture
@@ -97,33 +82,6 @@ def current_runs() -> list[IndicatorRun]:
 
 def add_hefei_file(p: Province) -> None:
     move(filed(p), applied_on=D(2025, 2, 1), filed_on=D(2025, 6, 1))
-
-
-@contextmanager
-def held_elsewhere(period: lib.Period) -> Iterator[None]:
-    """The period's refresh lock, held by another thread (its own database connection, as
-    another process would be) for the length of the block."""
-    taken, release = threading.Event(), threading.Event()
-    got: list[bool] = []
-
-    def hold() -> None:
-        try:
-            with scheduling.exclusive(store._lock_name(period)) as held:
-                got.append(held)
-                taken.set()
-                release.wait(30)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    taken.wait(30)
-    try:
-        assert got == [True]
-        yield
-    finally:
-        release.set()
-        thread.join(30)
 
 
 # --- refresh stores what compute returns ---------------------------------------------------------
@@ -277,7 +235,7 @@ def test_a_run_whose_process_died_is_failed_by_the_next_refresh(data: Province) 
 def test_two_refreshes_of_a_period_do_not_run_at_once(data: Province) -> None:
     p = data
     y2024 = lib.Period.year(2024)
-    with held_elsewhere(Y2025):
+    with held_elsewhere(store._lock_name(Y2025)):
         done = store.refresh([y2024, Y2025])
         # The period another refresh works on is skipped, the other one is done.
         assert done.skipped == [Y2025]

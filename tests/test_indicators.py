@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -55,28 +54,16 @@ from gonghui.hardship.models import (
 )
 from gonghui.people.choices import Relation
 from gonghui.people.idnumber import make_id_number
-from gonghui.people.models import Household, HouseholdMember, Membership, Worker
+from gonghui.people.models import Household, HouseholdMember, Worker
 from gonghui.supervision import indicators as lib
 from gonghui.supervision.indicators import Period, compute, compute_periods, records
 from gonghui.supervision.models import Finding, FindingResult, SupervisionTask, TaskKind
 from tests.aid import build_money
-from tests.cases import filed, open_file
-from tests.factories import Province, worker
+from tests.cases import filed, move, open_file
+from tests.factories import Province, members, worker
 
 Y2025 = Period.year(2025)
 D = datetime.date
-
-
-def move(file: HardshipFile, **fields: object) -> HardshipFile:
-    """Hand-set a file's dates or organisation (the services stamp today)."""
-    HardshipFile.objects.filter(pk=file.pk).update(**fields)
-    return HardshipFile.objects.get(pk=file.pk)
-
-
-def members(p: Province, union: object, count: int) -> None:
-    for _ in range(count):
-        person = worker(p.yaohai_union, p.yaohai_region)
-        Membership.objects.create(worker=person, organisation=union, since=D(2020, 1, 1))
 
 
 def value(results: dict[str, dict[int, lib.Value]], code: str, org: object) -> lib.Value:
@@ -641,9 +628,8 @@ def list_import(
 
 
 def test_the_cross_check_rate_counts_filed_households_found_on_the_period_s_lists(
-    province: Province, settings: object, tmp_path: Path
+    province: Province,
 ) -> None:
-    settings.GONGHUI_DISCOVERY_DIR = tmp_path / "discovery"  # type: ignore[attr-defined]
     p = province
 
     def on_record() -> HardshipFile:

@@ -30,11 +30,6 @@ POPULATION = 1_000_000
 PERIOD = (D(2025, 1, 1), D(2025, 6, 30))
 
 
-@pytest.fixture(autouse=True)
-def _work_dir(settings: object, tmp_path: Path) -> None:
-    settings.GONGHUI_DISCOVERY_DIR = tmp_path / "discovery"  # type: ignore[attr-defined]
-
-
 @dataclass
 class World:
     p: Province

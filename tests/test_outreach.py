@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.utils import timezone, translation
@@ -24,21 +23,16 @@ from gonghui.organisations.models import Organisation
 from gonghui.people.choices import MembershipStatus
 from gonghui.people.models import Membership, Worker
 from tests.factories import Province, household, worker
-from tests.test_discovery_screening import AS_OF, World
+from tests.test_discovery_screening import AS_OF, World, builtin_rule
 
 NEW, CONTACTED, FILED = CandidateStatus.NEW, CandidateStatus.CONTACTED, CandidateStatus.FILED
 NOT_ELIGIBLE, UNREACHABLE = CandidateStatus.NOT_ELIGIBLE, CandidateStatus.UNREACHABLE
 
 
-@pytest.fixture(autouse=True)
-def _work_dir(settings: object, tmp_path: Path) -> None:
-    settings.GONGHUI_DISCOVERY_DIR = tmp_path / "discovery"  # type: ignore[attr-defined]
-
-
 @pytest.fixture
 def rule_and_run(province: Province) -> tuple[ScreeningRule, ScreeningRun]:
     """The 低保 rule and a (dry) run of it, made by the screening services."""
-    rule = {r.code: r for r in screening.install_builtin_rules()}["dibao-no-file"]
+    rule = builtin_rule("dibao-no-file")
     return rule, screening.dry_run(province.adam, rule, AS_OF)
 
 
@@ -85,10 +79,9 @@ def open_for(p: Province, who: Worker) -> HardshipFile:
 
 
 def test_the_worklist_shows_what_the_rules_found_with_the_list_rows_in_words(
-    province: Province, tmp_path: Path
+    province: Province, world: World
 ) -> None:
-    world = World(province, tmp_path)
-    rule = {r.code: r for r in screening.install_builtin_rules()}["dibao-no-file"]
+    rule = builtin_rule("dibao-no-file")
     rule = screening.change_rule(province.adam, rule, status=RuleStatus.ON)
     screening.run_rule(province.adam, rule, AS_OF)
 

@@ -27,11 +27,6 @@ ZH = ["姓名", "身份证号", "手机号码", "行政区划代码", "工作单
 EN = ["Name", "ID number", "Phone", "Region", "Employer", "Member since", "Employment form"]
 
 
-@pytest.fixture(autouse=True)
-def _work_dir(settings: object, tmp_path: Path) -> None:
-    settings.GONGHUI_DISCOVERY_DIR = tmp_path / "discovery"  # type: ignore[attr-defined]
-
-
 def person(n: int) -> list[str]:
     number = make_id_number("340102", datetime.date(1990, 1, 1) + datetime.timedelta(n), n)
     return [f"张{n}", number, f"138{n:08d}", "340102", "合肥某机械厂", "2020-03-01", "快递员"]

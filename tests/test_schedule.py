@@ -6,63 +6,26 @@ from __future__ import annotations
 
 import datetime
 import io
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.utils import timezone
 
 from gonghui import scheduling
 from gonghui.accounts.choices import Role
 from gonghui.supervision.models import Digest
 from tests.factories import Province, user
+from tests.locks import held_elsewhere
 
 DAY = datetime.date(2026, 3, 10)
 # The province's staff: alice, bob, rita, carl, gina, charlie, leo, audrey, adam.
 STAFF = 9
 
 
-@pytest.fixture(autouse=True)
-def _locks(settings: Any, tmp_path: Path) -> None:
-    settings.GONGHUI_LOCK_DIR = tmp_path / "locks"  # not the machine's, shared with others
-
-
 def schedule(*args: str) -> str:
     out = io.StringIO()
     call_command("schedule", *args, stdout=out)
     return out.getvalue()
-
-
-@contextmanager
-def held_elsewhere() -> Iterator[None]:
-    """The schedule's lock, held by another thread (its own database connection, as a
-    second process would be) for the length of the block."""
-    taken, release = threading.Event(), threading.Event()
-    got: list[bool] = []
-
-    def hold() -> None:
-        try:
-            with scheduling.exclusive(scheduling.LOCK_NAME) as held:
-                got.append(held)
-                taken.set()
-                release.wait(30)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    taken.wait(30)
-    try:
-        assert got == [True]
-        yield
-    finally:
-        release.set()
-        thread.join(30)
 
 
 def test_the_daily_run_builds_every_digest_once(province: Province) -> None:
@@ -82,7 +45,7 @@ def test_the_daily_run_builds_every_digest_once(province: Province) -> None:
 
 
 def test_two_runs_do_not_overlap(province: Province) -> None:
-    with held_elsewhere():
+    with held_elsewhere(scheduling.LOCK_NAME):
         out = schedule("--date", DAY.isoformat())
         assert "Another scheduled run is in progress; nothing done." in out
         assert not Digest.objects.exists()

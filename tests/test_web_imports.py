@@ -30,15 +30,9 @@ from gonghui.people.models import Worker
 from tests.factories import Province, user
 from tests.web_helpers import logged_in
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("inline_jobs")]
 
 ZH = ["姓名", "身份证号", "手机号码", "行政区划代码", "工作单位", "入会日期", "就业形态"]
-
-
-@pytest.fixture(autouse=True)
-def _inline(settings: Any, tmp_path: Path) -> None:
-    settings.GONGHUI_DISCOVERY_DIR = tmp_path / "discovery"
-    settings.GONGHUI_JOBS_INLINE = True
 
 
 def person(n: int) -> list[str]:

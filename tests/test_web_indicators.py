@@ -20,7 +20,7 @@ from gonghui.assistance.choices import LedgerKind
 from gonghui.audit.models import AuditEntry
 from gonghui.discovery.choices import CandidateStatus, RuleStatus, RunKind
 from gonghui.discovery.models import Candidate, ScreeningRule, ScreeningRun
-from gonghui.hardship.models import HardshipFile, Policy
+from gonghui.hardship.models import Policy
 from gonghui.people.models import Membership
 from gonghui.supervision.models import (
     Competition,
@@ -31,7 +31,7 @@ from gonghui.supervision.models import (
 )
 from gonghui.web.views import supervision as views
 from tests.aid import build_money
-from tests.cases import filed
+from tests.cases import filed, move
 from tests.factories import Province, worker
 from tests.test_web_admin import POLICY
 from tests.web_helpers import logged_in
@@ -39,10 +39,6 @@ from tests.web_helpers import logged_in
 pytestmark = pytest.mark.django_db
 
 D = datetime.date
-
-
-def move(file: HardshipFile, **fields: object) -> None:
-    HardshipFile.objects.filter(pk=file.pk).update(**fields)
 
 
 def get(client: Client, url: str) -> tuple[Any, int]:

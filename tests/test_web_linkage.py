@@ -23,11 +23,6 @@ from tests.test_merge_workers import pair_review, twins
 from tests.web_helpers import logged_in
 
 
-@pytest.fixture(autouse=True)
-def _work_dir(settings: object, tmp_path: Path) -> None:
-    settings.GONGHUI_DISCOVERY_DIR = tmp_path / "discovery"  # type: ignore[attr-defined]
-
-
 @pytest.fixture
 def queued(province: Province, tmp_path: Path) -> LinkReview:
     workers = registry(province)

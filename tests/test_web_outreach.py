@@ -4,8 +4,6 @@ an application, precision per rule and the coverage view with its drill-down."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from django.db import connection
 from django.test import Client
@@ -17,12 +15,7 @@ from gonghui.discovery.choices import CandidateStatus
 from gonghui.discovery.models import Candidate, ScreeningRule, ScreeningRun
 from gonghui.people.models import Worker
 from tests.factories import Province, worker
-from tests.test_discovery_screening import AS_OF
-
-
-@pytest.fixture(autouse=True)
-def _work_dir(settings: object, tmp_path: Path) -> None:
-    settings.GONGHUI_DISCOVERY_DIR = tmp_path / "discovery"  # type: ignore[attr-defined]
+from tests.test_discovery_screening import AS_OF, builtin_rule
 
 
 def client_for(someone: object) -> Client:
@@ -34,7 +27,7 @@ def client_for(someone: object) -> Client:
 
 @pytest.fixture
 def run(province: Province) -> ScreeningRun:
-    rule = {r.code: r for r in screening.install_builtin_rules()}["dibao-no-file"]
+    rule = builtin_rule("dibao-no-file")
     return screening.dry_run(province.adam, rule, AS_OF)
 
 

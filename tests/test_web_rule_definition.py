@@ -7,7 +7,6 @@ hand-built world of ``tests/test_discovery_screening.py``."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,10 +21,10 @@ from gonghui.discovery import rules, screening
 from gonghui.discovery.choices import RuleStatus
 from gonghui.discovery.models import Candidate, ScreeningRule, ScreeningRuleVersion, ScreeningRun
 from tests.factories import Province, user
-from tests.test_discovery_screening import AS_OF, World
+from tests.test_discovery_screening import AS_OF, World, builtin_rule
 from tests.web_helpers import logged_in
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("inline_jobs")]
 
 # A single medical bill above a threshold: the threshold a parameter, in yuan on the page.
 SINGLE_BILL = (
@@ -34,21 +33,6 @@ SINGLE_BILL = (
     "WHERE l.out_of_pocket_fen > :min_fen"
 )
 DESCRIPTION = "单笔医疗自付费用超过下限的会员。"
-
-
-@pytest.fixture(autouse=True)
-def _work_dir(settings: Any, tmp_path: Path) -> None:
-    settings.GONGHUI_DISCOVERY_DIR = tmp_path / "discovery"
-    settings.GONGHUI_JOBS_INLINE = True
-
-
-@pytest.fixture
-def world(province: Province, tmp_path: Path) -> World:
-    return World(province, tmp_path)
-
-
-def builtin(code: str) -> ScreeningRule:
-    return {r.code: r for r in screening.install_builtin_rules()}[code]
 
 
 def form_data(
@@ -234,7 +218,7 @@ def test_the_refusal_is_in_the_readers_language(client: Client, province: Provin
 
 
 def test_a_copy_is_prefilled_from_the_rule(client: Client, province: Province) -> None:
-    medical = builtin("medical-out-of-pocket")
+    medical = builtin_rule("medical-out-of-pocket")
     logged_in(client, province.adam)
     page = client.get(reverse("rule-detail", args=[medical.pk])).content.decode()
     copy_url = f"{reverse('rule-new')}?copy={medical.pk}"
@@ -279,7 +263,7 @@ def test_a_copy_is_prefilled_from_the_rule(client: Client, province: Province) -
 def test_a_changed_sql_is_a_new_version_and_the_old_is_kept(
     client: Client, province: Province, world: World
 ) -> None:
-    medical = builtin("medical-out-of-pocket")
+    medical = builtin_rule("medical-out-of-pocket")
     old_definition = dict(medical.definition)
     logged_in(client, province.adam)
     # A parameter value first (version 2), then a run: the candidate carries version 2.
@@ -345,7 +329,7 @@ def test_a_changed_sql_is_a_new_version_and_the_old_is_kept(
 
 
 def test_a_broken_change_keeps_the_current_version(client: Client, province: Province) -> None:
-    medical = builtin("medical-out-of-pocket")
+    medical = builtin_rule("medical-out-of-pocket")
     logged_in(client, province.adam)
     broken = form_data(
         sql="SELECT 1", parameters=[("threshold_fen", "fen", "20,000", "")], initial=1, version=1
@@ -382,7 +366,7 @@ def test_the_tables_a_rule_may_read_come_from_the_compiler(
 
 
 def test_a_county_administrator_may_not_define_rules(client: Client, province: Province) -> None:
-    medical = builtin("medical-out-of-pocket")
+    medical = builtin_rule("medical-out-of-pocket")
     county = user("yadmin", Role.ADMIN, province.yaohai)
     logged_in(client, county)
     assert 'id="new-rule-link"' not in client.get(reverse("rule-list")).content.decode()
@@ -400,7 +384,7 @@ def test_a_province_user_without_edit_policy_may_not_define_rules(
     client: Client, province: Province, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A province user who imports the lists sees the rules, but defining one is policy."""
-    medical = builtin("medical-out-of-pocket")
+    medical = builtin_rule("medical-out-of-pocket")
     lists_only = ROLE_CAPABILITIES[Role.LEADER] | {Capability.IMPORT_ROSTERS}
     monkeypatch.setitem(ROLE_CAPABILITIES, Role.LEADER, lists_only)
     logged_in(client, province.leo)
@@ -420,7 +404,7 @@ def test_a_province_user_without_edit_policy_may_not_define_rules(
 
 
 def test_the_pages_run_in_constant_queries(client: Client, province: Province) -> None:
-    medical = builtin("medical-out-of-pocket")
+    medical = builtin_rule("medical-out-of-pocket")
     logged_in(client, province.adam)
     pages = [
         reverse("rule-new"),

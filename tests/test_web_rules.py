@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,25 +22,10 @@ from gonghui.discovery.choices import JobStatus, RuleStatus
 from gonghui.discovery.models import Candidate, ScreeningJob, ScreeningRule, ScreeningRun
 from gonghui.people.models import HouseholdMember
 from tests.factories import Province, user
-from tests.test_discovery_screening import AS_OF, ID_SPOUSE, World
+from tests.test_discovery_screening import AS_OF, ID_SPOUSE, World, builtin_rule
 from tests.web_helpers import logged_in
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _work_dir(settings: Any, tmp_path: Path) -> None:
-    settings.GONGHUI_DISCOVERY_DIR = tmp_path / "discovery"
-    settings.GONGHUI_JOBS_INLINE = True
-
-
-@pytest.fixture
-def world(province: Province, tmp_path: Path) -> World:
-    return World(province, tmp_path)
-
-
-def rule(code: str) -> ScreeningRule:
-    return {r.code: r for r in screening.install_builtin_rules()}[code]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("inline_jobs")]
 
 
 def post(client: Client, found: ScreeningRule, action: str, **data: Any) -> Any:
@@ -49,7 +33,7 @@ def post(client: Client, found: ScreeningRule, action: str, **data: Any) -> Any:
 
 
 def test_pages_are_for_administrators_only(client: Client, province: Province) -> None:
-    found = rule("dibao-no-file")
+    found = builtin_rule("dibao-no-file")
     logged_in(client, province.alice)  # a caseworker
     assert client.get(reverse("rule-list")).status_code == 403
     assert client.get(reverse("rule-detail", args=[found.pk])).status_code == 403
@@ -63,17 +47,19 @@ def test_the_list_shows_each_rule_in_constant_queries(
     client: Client, province: Province, world: World
 ) -> None:
     logged_in(client, province.adam)
-    screening.dry_run(province.adam, rule("unemployed-children-in-school"), AS_OF)
+    screening.dry_run(province.adam, builtin_rule("unemployed-children-in-school"), AS_OF)
     with CaptureQueriesContext(connection) as few:
         response = client.get(reverse("rule-list"))
     assert response.status_code == 200
     page = response.content.decode()
     assert "On the minimum-living list, no file" in page and "medical-out-of-pocket" in page
     assert "Threshold (yuan): 20,000.00" in page and "Draft" in page
-    found = screening.change_rule(province.adam, rule("dibao-no-file"), status=RuleStatus.ON)
+    found = screening.change_rule(
+        province.adam, builtin_rule("dibao-no-file"), status=RuleStatus.ON
+    )
     screening.run_rule(province.adam, found, AS_OF)
     for code in ("medical-out-of-pocket", "filed-home-or-car"):
-        screening.dry_run(province.adam, rule(code), AS_OF)
+        screening.dry_run(province.adam, builtin_rule(code), AS_OF)
     with CaptureQueriesContext(connection) as more:
         response = client.get(reverse("rule-list"))
     assert len(more) == len(few)
@@ -92,7 +78,7 @@ def table_of(response: Any) -> dict[int, tuple[int, int, int, int]]:
 def test_dry_run_table_then_switch_on_and_run(
     client: Client, province: Province, world: World
 ) -> None:
-    found = rule("dibao-no-file")
+    found = builtin_rule("dibao-no-file")
     logged_in(client, province.adam)
     page = client.get(reverse("rule-detail", args=[found.pk])).content.decode()
     assert "<pre" in page and "list_minimum_living" in page and 'id="run-form"' not in page
@@ -169,7 +155,7 @@ def test_the_page_returns_at_once_and_shows_the_job_running_then_done(
             started.append(argv)
 
     monkeypatch.setattr(background.subprocess, "Popen", Started)
-    found = screening.change_rule(province.adam, rule("dibao-no-file"), status="on")
+    found = screening.change_rule(province.adam, builtin_rule("dibao-no-file"), status="on")
     logged_in(client, province.adam)
     response = post(client, found, "run", **{"run-as_of": AS_OF.isoformat()})
     job = ScreeningJob.objects.get()
@@ -202,7 +188,7 @@ def test_the_page_returns_at_once_and_shows_the_job_running_then_done(
 def test_a_failed_job_shows_its_message_and_starts_again(
     client: Client, province: Province, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    on = [screening.change_rule(province.adam, rule(c), status="on")
+    on = [screening.change_rule(province.adam, builtin_rule(c), status="on")
           for c in ("dibao-no-file", "medical-out-of-pocket")]  # fmt: skip
     real = screening._job_rule
 
@@ -241,7 +227,7 @@ def test_a_failed_job_shows_its_message_and_starts_again(
 def test_a_county_administrator_dry_runs_but_does_not_change_or_run(
     client: Client, province: Province, world: World
 ) -> None:
-    found = screening.change_rule(province.adam, rule("medical-out-of-pocket"), status="on")
+    found = screening.change_rule(province.adam, builtin_rule("medical-out-of-pocket"), status="on")
     county = user("yadmin", "admin", province.yaohai)
     logged_in(client, county)
     listing = client.get(reverse("rule-list"))
@@ -276,7 +262,7 @@ def test_a_county_administrator_dry_runs_but_does_not_change_or_run(
 def test_parameters_make_a_new_version_and_a_bad_one_is_refused_on_its_field(
     client: Client, province: Province, world: World
 ) -> None:
-    found = rule("medical-out-of-pocket")
+    found = builtin_rule("medical-out-of-pocket")
     logged_in(client, province.adam)
     response = post(client, found, "parameters", **{"p-threshold_fen": "14,000"})
     assert response.status_code == 302
@@ -289,7 +275,7 @@ def test_parameters_make_a_new_version_and_a_bad_one_is_refused_on_its_field(
     found.refresh_from_db()
     assert found.version == 2
 
-    homes = rule("filed-home-or-car")
+    homes = builtin_rule("filed-home-or-car")
     response = post(client, homes, "parameters", **{"p-min_homes": "-1"})
     assert response.status_code == 400
     errors = response.context["parameters_form"].errors["min_homes"]

@@ -2,8 +2,8 @@
 judge, leaderboard, freeze, XLSX and PDF), and the leader's dashboard — as the right roles,
 404 outside the subtree, and with constant query counts.
 
-The data (tests/test_competition.py's setup): 4 members in each of 瑶海's and 镜湖's
-grassroots unions; two files filed in 2025 under 合肥, one under 芜湖. By hand:
+The data (tests/competitions.py): 4 members in each of 瑶海's and 镜湖's grassroots
+unions; two files filed in 2025 under 合肥, one under 芜湖. By hand:
 合肥 2 / 4 × 1000 = 500 files per 1,000 members, 芜湖 1 / 4 × 1000 = 250, 安徽 3 / 8 = 375.
 """
 
@@ -24,31 +24,18 @@ from openpyxl import load_workbook
 
 from gonghui.accounts.choices import Role
 from gonghui.audit.models import AuditAction, AuditEntry
-from gonghui.hardship.models import HardshipFile
 from gonghui.organisations.choices import OrganisationKind
-from gonghui.people.models import Membership
 from gonghui.supervision import competition as comp
 from gonghui.supervision.indicators import Period
 from gonghui.supervision.models import Competition, CompetitionStatus, JudgeScore
-from tests.cases import filed
-from tests.factories import Province, organisation, user, worker
+from tests.cases import filed, move
+from tests.competitions import CODE, competing_cities, define
+from tests.factories import Province, members, organisation, user
 from tests.web_helpers import logged_in
 
 pytestmark = pytest.mark.django_db
 
 D = datetime.date
-Y2025 = Period.year(2025)
-CODE = "files_per_1000_members"
-
-
-def members(p: Province, union: Any, count: int) -> None:
-    for _ in range(count):
-        person = worker(p.yaohai_union, p.yaohai_region)
-        Membership.objects.create(worker=person, organisation=union, since=D(2020, 1, 1))
-
-
-def move(file: HardshipFile, **fields: object) -> None:
-    HardshipFile.objects.filter(pk=file.pk).update(**fields)
 
 
 def count_queries(client: Client, url: str) -> int:
@@ -60,32 +47,14 @@ def count_queries(client: Client, url: str) -> int:
 
 @pytest.fixture
 def setup(province: Province) -> dict[str, Any]:
-    p = province
-    members(p, p.yaohai_union, 4)
-    members(p, p.jinghu_union, 4)
-    files = []
-    for _ in range(2):
-        file = filed(p)
-        move(file, filed_on=D(2025, 3, 1))
-        files.append(file)
-    move(filed(p), filed_on=D(2025, 3, 1), organisation=p.jinghu_union)
-    judy = user("judy", Role.REVIEWER, p.anhui)
-    jack = user("jack", Role.REVIEWER, p.anhui)
-    return {"p": p, "judy": judy, "jack": jack, "files": files}
+    return competing_cities(province)
 
 
-def define(setup: dict[str, Any], **extra: Any) -> Competition:
-    p = setup["p"]
-    return comp.define_competition(
-        p.leo,
-        name="2025年度找得更全帮得更好劳动竞赛",
-        period=Y2025,
-        tiers=[comp.TierSpec("市级", comp.organisations_of_kind(p.leo, OrganisationKind.CITY))],
-        indicators=[comp.IndicatorSpec(CODE, Decimal("80"))],
-        innovation_weight=Decimal("20"),
-        judges=[setup["judy"], setup["jack"]],
-        **extra,
-    )
+def published(setup: dict[str, Any]) -> Competition:
+    """The competition, defined and frozen (published) by the province's leader."""
+    competition = define(setup)
+    comp.freeze(setup["p"].leo, competition)
+    return competition
 
 
 # --- indicators -------------------------------------------------------------------------------
@@ -387,11 +356,11 @@ def test_the_competition_list_runs_a_constant_number_of_queries(
     client: Client, setup: dict[str, Any]
 ) -> None:
     p = setup["p"]
-    comp.freeze(p.leo, define(setup))
+    published(setup)
     carl = logged_in(client, p.carl)
     few = count_queries(carl, reverse("competition-list"))
     for _ in range(3):
-        comp.freeze(p.leo, define(setup))
+        published(setup)
     assert count_queries(carl, reverse("competition-list")) == few
     assert len(client.get(reverse("competition-list")).context["rows"]) == 4
 
@@ -400,12 +369,11 @@ def test_the_dashboard_shows_the_published_ranking_before_a_newer_live_one(
     client: Client, setup: dict[str, Any]
 ) -> None:
     p = setup["p"]
-    published = define(setup)
-    comp.freeze(p.leo, published)
+    frozen = published(setup)
     newer = define(setup)
     Competition.objects.filter(pk=newer.pk).update(period_end=D(2026, 3, 31))
     response = logged_in(client, p.leo).get(reverse("dashboard") + "?year=2025")
-    assert response.context["competition"] == published and response.context["ranking"].frozen
+    assert response.context["competition"] == frozen and response.context["ranking"].frozen
 
 
 def test_the_frozen_ranking_exports_as_xlsx_and_pdf_and_both_are_logged(
@@ -439,8 +407,7 @@ def test_both_exports_download_as_attachments_named_after_the_competition(
     client: Client, setup: dict[str, Any]
 ) -> None:
     p = setup["p"]
-    competition = define(setup)
-    comp.freeze(p.leo, competition)
+    competition = published(setup)
     logged_in(client, p.leo)
     for suffix in ("pdf", "xlsx"):
         response = client.get(reverse(f"competition-{suffix}", args=[competition.pk]))
@@ -485,8 +452,7 @@ def test_the_dashboard_shows_a_leader_coverage_timeliness_funds_and_the_ranking(
     client: Client, setup: dict[str, Any]
 ) -> None:
     p = setup["p"]
-    competition = define(setup)
-    comp.freeze(p.leo, competition)
+    competition = published(setup)
     response = logged_in(client, p.leo).get(reverse("dashboard") + "?year=2025")
     assert response.status_code == 200
     figures = {c.indicator.code: c for c in response.context["figures"]}

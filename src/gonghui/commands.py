@@ -5,14 +5,17 @@ coming from the command line, with domain refusals as a plain error message."""
 from __future__ import annotations
 
 from argparse import ArgumentParser
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import models
 from django.utils.translation import gettext as _
 
 from gonghui.accounts.models import User
 from gonghui.audit.context import acting_as
 from gonghui.errors import DomainError
+
+M = TypeVar("M", bound=models.Model)
 
 
 class StaffCommand(BaseCommand):
@@ -34,3 +37,12 @@ class StaffCommand(BaseCommand):
 
     def dispatch(self, user: User, options: dict[str, Any]) -> None:
         raise NotImplementedError
+
+
+def one_of(records: models.QuerySet[M], pk: int, missing: str) -> M:
+    """The record ``pk`` among ``records`` (those in the user's scope); ``missing``, whose
+    ``%(id)s`` is the number asked for, as the command's error when it is not there."""
+    found = records.filter(pk=pk).first()
+    if found is None:
+        raise CommandError(missing % {"id": pk})
+    return found

@@ -39,11 +39,10 @@ from gonghui.hardship import services
 from gonghui.hardship.choices import ExitKind
 from gonghui.hardship.models import HardshipFile
 from gonghui.organisations.choices import OrganisationKind, RegionLevel
-from gonghui.people.models import Membership
 from gonghui.supervision import competition as comp
 from gonghui.supervision.models import Competition, CompetitionStatus, JudgeScore, Snapshot
-from tests.cases import filed
-from tests.factories import Province, organisation, region, user, worker
+from tests.cases import filed, move
+from tests.factories import Province, members, organisation, region, user
 
 from .helpers import log_in, log_out, path_of, submit
 
@@ -54,17 +53,9 @@ CODE = "files_per_1000_members"
 NAME = "2025年度找得更全帮得更好劳动竞赛（区县）"
 
 
-def members(p: Province, union: Any, count: int) -> None:
-    for _ in range(count):
-        person = worker(p.yaohai_union, p.yaohai_region)
-        Membership.objects.create(worker=person, organisation=union, since=D(2020, 1, 1))
-
-
 def on_record(p: Province, union: Any) -> HardshipFile:
     """A file filed through the services, then dated 2024-06-01 and put under ``union``."""
-    file = filed(p)
-    HardshipFile.objects.filter(pk=file.pk).update(filed_on=D(2024, 6, 1), organisation=union)
-    return HardshipFile.objects.get(pk=file.pk)
+    return move(filed(p), filed_on=D(2024, 6, 1), organisation=union)
 
 
 def cell(page: Any, org: Any, selector: str) -> str:

@@ -13,6 +13,7 @@ rename, and only a *done* import is read by the screening), so running it again 
 from __future__ import annotations
 
 import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from gonghui import background
 from gonghui.audit.models import log_export
 from gonghui.errors import Conflict, DomainError, NotAllowed
 from gonghui.organisations.models import Region
@@ -134,7 +136,8 @@ def run_list_import(import_id: int, progress: Progress | None = None) -> ListImp
         if progress:
             progress(phase, done, total)
 
-    try:
+    stopped = _("The import stopped: %(error)s. Run it again to resume.")
+    with background.failure_recorded(partial(_fail, imp), stopped):
         lists.rows_path(imp.work_dir).unlink(missing_ok=True)
         report(ImportPhase.READING, 0, imp.size_bytes)
         result = lists.stage(
@@ -148,12 +151,6 @@ def run_list_import(import_id: int, progress: Progress | None = None) -> ListImp
             progress=report,
             memory_limit=getattr(settings, "GONGHUI_DUCKDB_MEMORY", "4GB"),
         )
-    except DomainError as exc:
-        _fail(imp, str(exc))
-        raise
-    except BaseException as exc:
-        _fail(imp, _("The import stopped: %(error)s. Run it again to resume.") % {"error": exc})
-        raise
     imp.refresh_from_db()
     imp.encoding, imp.file_format = result.encoding, result.file_format
     imp.headers, imp.columns, imp.ignored_headers = result.headers, result.columns, result.ignored

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,6 +41,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from gonghui import background
 from gonghui.accounts.choices import Capability
 from gonghui.audit.context import current_source
 from gonghui.audit.models import AuditAction, AuditEntry
@@ -640,14 +642,9 @@ def run_job(job_id: int, progress: Progress | None = None) -> ScreeningJob:
     job.status, job.error, job.finished_at = JobStatus.RUNNING, "", None
     job.started_at = job.started_at or timezone.now()
     job.save()
-    try:
+    stopped = _("The job stopped: %(error)s. Start it again to go on.")
+    with background.failure_recorded(partial(_fail, job), stopped):
         _work(job, progress)
-    except DomainError as exc:
-        _fail(job, str(exc))
-        raise
-    except BaseException as exc:
-        _fail(job, _("The job stopped: %(error)s. Start it again to go on.") % {"error": exc})
-        raise
     return job
 
 

@@ -19,6 +19,7 @@ import csv
 import hashlib
 import shutil
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from gonghui import background
 from gonghui.accounts.choices import Capability
 from gonghui.audit.context import current_actor, current_source
 from gonghui.audit.models import AuditAction, AuditEntry, AuditSource, log_export
@@ -169,18 +171,13 @@ def run_import(import_id: int, progress: Progress | None = None) -> RosterImport
     imp.status, imp.error = ImportStatus.RUNNING, ""
     imp.started_at = imp.started_at or timezone.now()
     imp.save()
-    try:
+    # Interrupted (Ctrl-C) or a fault: committed chunks stay, recorded; resume or roll back.
+    stopped = _("The import stopped: %(error)s. Run it again to resume.")
+    with background.failure_recorded(partial(_fail, imp), stopped):
         if imp.staged_at is None or not engine.accepted_path(imp.work_dir).exists():
             _stage(imp, progress)
         _load(imp, progress)
         _finish(imp)
-    except DomainError as exc:
-        _fail(imp, str(exc))
-        raise
-    except BaseException as exc:
-        # Interrupted (Ctrl-C) or a fault: committed chunks stay, recorded; resume or roll back.
-        _fail(imp, _("The import stopped: %(error)s. Run it again to resume.") % {"error": exc})
-        raise
     return imp
 
 

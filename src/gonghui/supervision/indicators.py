@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -389,6 +389,50 @@ class MedianIndicator(Indicator):
     ) -> list[dict[int, Value]]:
         chosen = None if only is None else list(only)
         return [self.merge(found, tree, chosen) for found in self.histograms(periods, tree)]
+
+
+class PickedIndicator(Indicator):
+    """A ratio whose numerator is picked from the denominator's records outside the
+    database (flags evaluated in Python, ID numbers matched in DuckDB) rather than by a
+    condition: one statement lists every period's records under the tree, ``picks`` says
+    which of them count; ``narrow`` picks them from one set of records."""
+
+    def picks(self, periods: Sequence[Period], tree: Tree) -> Callable[[int, int], bool]:
+        """Whether the record (period index, id) is in the numerator."""
+        raise NotImplementedError
+
+    def narrow(
+        self, records: QuerySet[Any], period: Period, root: Organisation | None
+    ) -> QuerySet[Any]:
+        """The numerator's part of ``records``: the denominator's in ``root``'s subtree (all
+        of them without a root)."""
+        raise NotImplementedError
+
+    def grouped(self, periods: Sequence[Period], tree: Tree) -> list[dict[int, tuple[int, int]]]:
+        parts = [
+            self.denominator(period)
+            .filter(tree.q(self.denominator_org))
+            .annotate(bucket=tagged(index))
+            .values_list("bucket", "pk", f"{self.denominator_org}_id")
+            .order_by()
+            for index, period in enumerate(periods)
+        ]
+        rows = list(union_all(parts))
+        picked = self.picks(periods, tree)
+        found: list[dict[int, list[int]]] = [defaultdict(lambda: [0, 0]) for _ in periods]
+        for bucket, pk, org_id in rows:
+            found[bucket][org_id][1] += 1
+            found[bucket][org_id][0] += picked(bucket, pk)
+        return [{org_id: (num, den) for org_id, (num, den) in by_org.items()} for by_org in found]
+
+    def numerator(self, period: Period) -> QuerySet[Any]:
+        return self.narrow(self.denominator(period), period, None)
+
+    def scoped(self, part: str, period: Period, organisation: Organisation) -> QuerySet[Any]:
+        if part != NUMERATOR:
+            return super().scoped(part, period, organisation)
+        within = organisation.subtree_q(f"{self.denominator_org}__")
+        return self.narrow(self.denominator(period).filter(within), period, organisation)
 
 
 def median(histogram: Mapping[int, int]) -> Decimal | None:
@@ -801,7 +845,7 @@ class FundExecutionBySource(FundExecution):
         }
 
 
-class Compliance(Indicator):
+class Compliance(PickedIndicator):
     code = "compliance"
     name = _("Payments with no flag")
     description = _(
@@ -822,39 +866,20 @@ class Compliance(Indicator):
 
         return {pk for pk, codes in evaluate(lines).codes.items() if codes}
 
-    def numerator(self, period: Period) -> QuerySet[Any]:
-        lines = self.denominator(period)
-        return lines.exclude(pk__in=self.flagged(lines))
+    def narrow(
+        self, records: QuerySet[Any], period: Period, root: Organisation | None
+    ) -> QuerySet[Any]:
+        return records.exclude(pk__in=self.flagged(records))
 
-    def grouped(self, periods: Sequence[Period], tree: Tree) -> list[dict[int, tuple[int, int]]]:
+    def picks(self, periods: Sequence[Period], tree: Tree) -> Callable[[int, int], bool]:
         # A line's flags do not depend on the other lines asked about (each compares the
         # line with all lines of its household and year), so the lines of every period are
         # evaluated together: the flags' few queries once, not once per period.
-        within = tree.q("organisation")
-        parts = [
-            self.denominator(period)
-            .filter(within)
-            .annotate(bucket=tagged(index))
-            .values_list("pk", "organisation_id", "bucket")
-            .order_by()
-            for index, period in enumerate(periods)
-        ]
-        lines = list(union_all(parts))
         any_period = Q(pk__in=[])
         for period in periods:
             any_period |= period.days("paid_on")
-        flagged = self.flagged(self.paid().filter(within, any_period))
-        found: list[dict[int, list[int]]] = [defaultdict(lambda: [0, 0]) for _ in periods]
-        for pk, org_id, bucket in lines:
-            found[bucket][org_id][1] += 1
-            found[bucket][org_id][0] += pk not in flagged
-        return [{org_id: (num, den) for org_id, (num, den) in by_org.items()} for by_org in found]
-
-    def scoped(self, part: str, period: Period, organisation: Organisation) -> QuerySet[Any]:
-        lines = self.denominator(period).filter(organisation.subtree_q("organisation__"))
-        if part == NUMERATOR:
-            return lines.exclude(pk__in=self.flagged(lines))
-        return self.part(part, period).filter(organisation.subtree_q("organisation__"))
+        flagged = self.flagged(self.paid().filter(tree.q("organisation"), any_period))
+        return lambda bucket, pk: pk not in flagged
 
 
 class ReviewsOnTime(Indicator):
@@ -1100,7 +1125,7 @@ class MissedRate(Indicator):
         return ~Q(applicant) & ~Q(member)
 
 
-class CrossCheckRate(Indicator):
+class CrossCheckRate(PickedIndicator):
     """Which filed households an external list names, matched where the rows are: the list
     rows are Parquet files beside the database (no table holds them), so the members' ID
     numbers are sent to DuckDB once per computation and matched there against every list
@@ -1190,30 +1215,14 @@ class CrossCheckRate(Indicator):
             matched[index].add(pk)
         return matched
 
-    def grouped(self, periods: Sequence[Period], tree: Tree) -> list[dict[int, tuple[int, int]]]:
-        parts = [
-            self.denominator(period)
-            .filter(tree.q("organisation"))
-            .annotate(bucket=tagged(index))
-            .values_list("bucket", "pk", "organisation_id")
-            .order_by()
-            for index, period in enumerate(periods)
-        ]
+    def picks(self, periods: Sequence[Period], tree: Tree) -> Callable[[int, int], bool]:
         matched = self.matched(periods, tree)
-        found: list[dict[int, list[int]]] = [defaultdict(lambda: [0, 0]) for _ in periods]
-        for bucket, pk, org_id in union_all(parts):
-            found[bucket][org_id][1] += 1
-            found[bucket][org_id][0] += pk in matched[bucket]
-        return [{org_id: (num, den) for org_id, (num, den) in by_org.items()} for by_org in found]
+        return lambda bucket, pk: pk in matched[bucket]
 
-    def numerator(self, period: Period) -> QuerySet[Any]:
-        return self.denominator(period).filter(pk__in=self.matched([period], Tree())[0])
-
-    def scoped(self, part: str, period: Period, organisation: Organisation) -> QuerySet[Any]:
-        files = self.denominator(period).filter(organisation.subtree_q("organisation__"))
-        if part == NUMERATOR:
-            return files.filter(pk__in=self.matched([period], Tree(organisation))[0])
-        return self.part(part, period).filter(organisation.subtree_q("organisation__"))
+    def narrow(
+        self, records: QuerySet[Any], period: Period, root: Organisation | None
+    ) -> QuerySet[Any]:
+        return records.filter(pk__in=self.matched([period], Tree(root))[0])
 
 
 def on_lists(

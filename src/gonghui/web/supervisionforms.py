@@ -57,18 +57,6 @@ class PeriodForm(forms.Form):
         return lib.Period.year(data.get("year") or timezone.localdate().year)
 
 
-def shifted(period: lib.Period, years: int) -> lib.Period:
-    """The same days ``years`` earlier (29 February becomes the 28th)."""
-
-    def back(day: datetime.date) -> datetime.date:
-        try:
-            return day.replace(year=day.year - years)
-        except ValueError:
-            return day.replace(year=day.year - years, day=28)
-
-    return lib.Period(back(period.start), back(period.end))
-
-
 def period_query(period: lib.Period) -> dict[str, str]:
     """The query parameters that choose ``period`` again."""
     whole_year = period.start == datetime.date(

@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from gonghui.accounts.models import User
 from gonghui.audit.context import acting_as
+from gonghui.commands import one_of
 from gonghui.discovery import services
 from gonghui.discovery.choices import ImportPhase
 from gonghui.discovery.models import RosterImport
@@ -87,10 +88,8 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from None
 
     def find(self, user: User, pk: int) -> RosterImport:
-        found = RosterImport.objects.for_user(user).filter(pk=pk).first()
-        if found is None:
-            raise CommandError(_("No roster import %(id)s in your organisation.") % {"id": pk})
-        return found
+        missing = _("No roster import %(id)s in your organisation.")
+        return one_of(RosterImport.objects.for_user(user), pk, missing)
 
     def do_import(self, user: User, options: dict[str, Any]) -> None:
         source = services.source_for(user, options["source"], create=options["new_source"])

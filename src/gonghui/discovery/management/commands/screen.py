@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from gonghui.accounts.models import User
-from gonghui.commands import StaffCommand
+from gonghui.commands import StaffCommand, one_of
 from gonghui.discovery import jobs, screening
 from gonghui.discovery.choices import JobStatus, RuleStatus, RunKind
 from gonghui.discovery.models import ScreeningJob, ScreeningRule
@@ -130,10 +130,8 @@ class Command(StaffCommand):
         self.work(job)
 
     def find(self, user: User, pk: int) -> ScreeningJob:
-        found = ScreeningJob.objects.for_user(user).filter(pk=pk).first()
-        if found is None:
-            raise CommandError(_("No screening job %(id)s in your organisation.") % {"id": pk})
-        return found
+        missing = _("No screening job %(id)s in your organisation.")
+        return one_of(ScreeningJob.objects.for_user(user), pk, missing)
 
     def do_resume(self, user: User, options: dict[str, Any]) -> None:
         self.work(self.find(user, options["id"]))

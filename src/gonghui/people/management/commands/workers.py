@@ -13,11 +13,10 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from gonghui.accounts.models import User
-from gonghui.commands import StaffCommand
+from gonghui.commands import StaffCommand, one_of
 from gonghui.discovery import linking
 from gonghui.discovery.models import LinkReview
 from gonghui.people import merge
@@ -59,16 +58,12 @@ class Command(StaffCommand):
         self.stdout.write(_("Worker %(duplicate)s is merged into %(survivor)s.") % names)
 
     def find(self, user: User, pk: int) -> Worker:
-        found = Worker.objects.for_user(user, merged=True).filter(pk=pk).first()
-        if found is None:
-            raise CommandError(_("No worker %(id)s in your organisation.") % {"id": pk})
-        return found
+        missing = _("No worker %(id)s in your organisation.")
+        return one_of(Worker.objects.for_user(user, merged=True), pk, missing)
 
     def review(self, user: User, pk: int) -> LinkReview:
-        found = LinkReview.objects.for_user(user).filter(pk=pk).first()
-        if found is None:
-            raise CommandError(_("No linkage review %(id)s in your organisation.") % {"id": pk})
-        return found
+        missing = _("No linkage review %(id)s in your organisation.")
+        return one_of(LinkReview.objects.for_user(user), pk, missing)
 
     def pairs(self, user: User) -> None:
         for review in linking.to_merge(user).select_related("worker", "other_worker"):
