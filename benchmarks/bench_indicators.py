@@ -76,12 +76,16 @@ def prepare(args: argparse.Namespace, work_name: str = "indicators") -> tuple[st
         )
         if older:
             cached, how = older[-1], f"cached copy of {older[-1].name} (older demo code)"
+    # The demo's list imports keep their rows as Parquet beside the database (the
+    # cross-check rate reads them): built into a folder beside the cached copy, and read
+    # from there by every run of it.
+    data_dir = cached.with_suffix(".data")
     if not cached.exists():
         cached.parent.mkdir(parents=True, exist_ok=True)
-        data_dir = out / work_name / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
         databases.build_sqlite(cached, data_dir, args.size, args.files)
         how = "built and cached"
+    os.environ.setdefault("GONGHUI_DATA_DIR", str(data_dir))
     work = out / work_name / "bench.sqlite3"
     work.parent.mkdir(parents=True, exist_ok=True)
     databases.remove_sqlite(work)

@@ -10,7 +10,8 @@ each planned line (one UPDATE per fund, with its audit rows) and the visits alre
 (lines, ledger entries and visits as plain rows; they reconcile like any others).
 
 Amounts are decided first (what the plans and visits need, per budget) and budgets are then
-allocated with a margin, so every approval and visit finds its money.
+allocated with a margin, so every approval and visit finds its money. Every fund pays: the
+central fund in a batch per city, the other funds with help to pay in one batch each.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ from gonghui.organisations.models import PATH_SEGMENT, PATH_SEP, Organisation
 from gonghui.people.models import Worker
 
 from . import anhui, reset
-from .writer import Table, first_free_pk, reset_sequences
+from .writer import Table, analyze, first_free_pk, reset_sequences
 
 AID_POLICY_NAME = "安徽省困难职工帮扶救助标准"
 STEP = PATH_SEGMENT + len(PATH_SEP)  # characters per level of an organisation path
@@ -81,7 +82,9 @@ SHOWCASE_APPROVED_PERCENT = 60
 NO_CARD_PERCENT = 4  # recipients whose card is not recorded yet
 FAILED_PERCENT = 3  # payments the bank sends back
 MODEL_WORKERS_PER = 500  # one model worker per this many workers
-WAN = 10_000_00  # ten thousand yuan, in fen: budgets are round figures
+QIAN = 1_000_00  # a thousand yuan, in fen: budgets are round figures
+BUFFER = 5 * QIAN  # room in each budget for new help approved in the demo's screens
+RESERVE = 100 * QIAN  # what the province keeps back of each fund
 
 
 @dataclass(frozen=True)
@@ -214,7 +217,12 @@ def build(rng: random.Random, root: Organisation, today: datetime.date) -> Money
     approve(rng_for("approvals"), cast, [line for _file, line in lines])
     money.visits = write_visits(rng_for("visitors"), money.campaign, visits, cast)
     write_cards(rng_for("cards"), root)
+    # The lines, cards and budgets were all written since the planner last looked: without
+    # fresh statistics it takes them for empty and the payments' joins crawl.
+    analyze(MODELS)
     money.batches = pay(rng_for("bank"), cast.fund_officer, root, money.funds["ZY"])
+    others = [money.funds[code] for code in OTHER_PAID]
+    money.batches += pay_province(rng_for("bank-other"), cast.fund_officer, root, others)
     return money
 
 
@@ -505,8 +513,10 @@ def needs(
 
 
 def with_margin(fen: int) -> int:
-    """A quarter more than needed and 200,000 besides, in whole ten thousands of yuan."""
-    return -(-fen * 5 // 4 // WAN) * WAN + 20 * WAN
+    """A fifth more than needed and 5,000 yuan besides, in whole thousands of yuan: every
+    approval finds its money, and by the end of the year most of a budget is spent (the
+    fund-execution indicators look like a real year's, not a tenth of one)."""
+    return -(-fen * 6 // 5 // QIAN) * QIAN + BUFFER
 
 
 def allocate(
@@ -530,7 +540,7 @@ def allocate(
         for path, fen in own.items():
             tops[path[:CITY_LEN]] += fen
         top = funds.open_budget(officer, fund, root, year)
-        reserve = with_margin(need.get((fund.pk, root.path), 0)) + 500 * WAN
+        reserve = with_margin(need.get((fund.pk, root.path), 0)) + RESERVE
         funds.receive(officer, top, sum(tops.values()) + reserve, memo="年度帮扶资金下达")
         for city_path, fen in sorted(tops.items()):
             city = funds.allocate(officer, top, holders.orgs[city_path], fen, memo="年度资金分配")
@@ -706,6 +716,21 @@ def pay(rng: random.Random, officer: User, root: Organisation, fund: Fund) -> in
     with acting_as(officer, AuditSource.CLI):
         for path in paths:
             made += settle(rng, officer, fund, orgs[path])
+    return made
+
+
+# Funds paid in one batch for the whole province: the local matching fund, the union's own,
+# the special and the donated fund (the central fund is paid city by city, above).
+OTHER_PAID = ("DF", "GH", "YQ", "JZ")
+
+
+def pay_province(rng: random.Random, officer: User, root: Organisation, found: list[Fund]) -> int:
+    """One batch per fund for the approved help of the whole province, settled with the
+    bank like the central fund's, so that every fund source shows money spent."""
+    made = 0
+    with acting_as(officer, AuditSource.CLI):
+        for fund in found:
+            made += settle(rng, officer, fund, root)
     return made
 
 

@@ -27,8 +27,9 @@ from gonghui.hardship import models as hardship
 from gonghui.organisations.models import Organisation, ServiceCentre
 from gonghui.organisations.regions import all_divisions, current_divisions, load_regions
 from gonghui.people.models import Household, HouseholdMember, Membership, Worker
+from gonghui.supervision.models import FollowUpPlan
 
-from . import aid, anhui, orgs, plans, staff, standards
+from . import aid, anhui, discovery, media, orgs, plans, staff, standards, supervision
 from .crews import Crew, crew_for, crews
 from .files import FILE_TABLES, FileMaker
 from .households import HOUSEHOLD_COLUMNS, MEMBER_COLUMNS, Family
@@ -84,6 +85,7 @@ def build(options: Options) -> Organisation:
     """Build the demo province; returns its provincial federation."""
     check(options)
     with transaction.atomic(), translation.override(settings.LANGUAGE_CODE), big_cache():
+        media.ensure_photos()
         load_regions(anhui.PROVINCE_CODE)
         policy = standards.ensure_policy()
         standards.ensure_standards()
@@ -95,15 +97,20 @@ def build(options: Options) -> Organisation:
         _households(options, province, team, heads, policy, ids)
         reset_sequences(MODELS)
         analyze(MODELS)
-        aid.build(options.rng("aid"), Organisation.objects.get(pk=province.root.pk), options.day)
+        root = Organisation.objects.get(pk=province.root.pk)
+        aid.build(options.rng("aid"), root, options.day)
         analyze(aid.MODELS)
+        supervision.build(options.rng("supervision"), root, options.day)
+        discovery.build(options.rng("discovery"), root, options.day, options.size)
+        analyze([*supervision.MODELS, *discovery.MODELS])
     return Organisation.objects.get(pk=province.root.pk)
 
 
 MODELS = (
     Organisation, ServiceCentre, UserModel, Worker, Membership, Household, HouseholdMember,
     hardship.HardshipFile, hardship.IncomeLine, hardship.ExpenseLine, hardship.Investigation,
-    hardship.FileEvent, hardship.IncomeReading, hardship.FollowUp,
+    hardship.Attachment, hardship.FileEvent, hardship.IncomeReading, hardship.PeriodicReview,
+    hardship.FollowUp, FollowUpPlan,
 )  # fmt: skip
 
 

@@ -17,7 +17,7 @@ from .staff import User
 from .timeline import Steps
 
 if TYPE_CHECKING:
-    from .files import Cast, Story
+    from .files import Cast, ReviewDone, Story
     from .plans import Plan
 
 Status = FileStatus
@@ -66,9 +66,10 @@ def history(
     cast: Cast,
     story: Story,
     readings: list[Reading],
+    reviews: list[ReviewDone],
     today: datetime.date,
 ) -> list[Event]:
-    events = _way_in(steps, cast, story) + _filed_life(steps, cast, story, readings, today)
+    events = _way_in(steps, cast, story) + _filed_life(steps, cast, story, readings, reviews, today)
     if steps.rejected:
         actor = cast.creator if plan.stage in (Status.DRAFT, Status.INVESTIGATED) else cast.reviewer
         events.append(
@@ -132,8 +133,8 @@ def _way_in(steps: Steps, cast: Cast, story: Story) -> list[Event]:
         events.append(
             Event(steps.reviewed, cast.reviewer, kind, Status.NOTICE, Status.REVIEWED, REVIEW_NOTE)
         )
-    if steps.filed and steps.review_due:
-        data = {"review_due": steps.review_due.isoformat()}
+    if steps.filed and steps.first_review_due:
+        data = {"review_due": steps.first_review_due.isoformat()}
         events.append(
             Event(
                 steps.filed,
@@ -148,10 +149,32 @@ def _way_in(steps: Steps, cast: Cast, story: Story) -> list[Event]:
 
 
 def _filed_life(
-    steps: Steps, cast: Cast, story: Story, readings: list[Reading], today: datetime.date
+    steps: Steps,
+    cast: Cast,
+    story: Story,
+    readings: list[Reading],
+    reviews: list[ReviewDone],
+    today: datetime.date,
 ) -> list[Event]:
-    """Monthly readings, then the exit."""
+    """Monthly readings and periodic reviews in the order of their days, then the exit."""
     events = []
+    for review in reviews:
+        data = {
+            "from": review.previous,
+            "to": review.result.category,
+            "per_capita": str(review.result.per_capita),
+        }
+        events.append(
+            Event(
+                review.done,
+                review.reviewer,
+                EventKind.ANNUAL_REVIEW,
+                Status.FILED,
+                Status.FILED,
+                review.note,
+                data,
+            )
+        )
     for month, income, _standard in readings:
         recorded = _recorded_on(month, steps.exit_on or today)
         data = {"month": month.isoformat(), "per_capita": str(income)}
@@ -165,6 +188,7 @@ def _filed_life(
                 data=data,
             )
         )
+    events.sort(key=lambda event: event.day)  # stable: a review before a reading that day
     if steps.exit_on:
         data = {"exit_kind": story.exit_kind}
         kind = EventKind.EXITED

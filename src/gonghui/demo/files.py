@@ -1,9 +1,13 @@
-"""Hardship files with everything around them: lines, visit, timeline, readings, follow-ups.
+"""Hardship files with everything around them: lines, visit with its photos, timeline,
+readings, periodic reviews, follow-ups.
 
 For each planned file: choose the causes, make the family fit them, lay out the dates,
 compose income and expenses for a target, then let the real rules decide. What is stored
 (per-capita income, proposed category, decision trace, policy snapshot) is exactly what
-:func:`gonghui.hardship.services.assess` would store for those lines on that day.
+:func:`gonghui.hardship.services.assess` would store for those lines on that day; a
+periodic review stores what :func:`gonghui.hardship.services.periodic_review` would (the
+lines re-assessed under the standard of the review's day, the category following the
+result, a follow-up when the category changed).
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ from django.db.models import Model
 from gonghui.hardship import rules
 from gonghui.hardship.choices import (
     SUDDEN_EVENT_CAUSES,
+    EventKind,
     ExitKind,
     FileStatus,
     FollowUpStatus,
     HardshipCategory,
 )
 from gonghui.hardship.models import (
+    Attachment,
     ExpenseLine,
     FileEvent,
     FollowUp,
@@ -34,11 +40,14 @@ from gonghui.hardship.models import (
     IncomeLine,
     IncomeReading,
     Investigation,
+    PeriodicReview,
     Policy,
 )
 from gonghui.hardship.services import FOLLOWED_EXITS, add_months, policy_snapshot
+from gonghui.supervision.followups import REVIEW_PURPOSE
+from gonghui.supervision.models import FollowUpPlan, FollowUpReason
 
-from . import anhui, plans, timeline
+from . import anhui, media, plans, timeline
 from .crews import Crew
 from .events import REASSESSING, Event, Reading, history, stamp
 from .finances import Finances, Line, compose
@@ -58,7 +67,21 @@ class Decision:
     money: Finances
     result: rules.Assessment
     terms: rules.PolicyTerms
+    sudden: bool = False  # a cause is a sudden event (illness, disaster, accident)
     category: str = ""  # the category it was filed under, for filed and later files
+
+
+@dataclass(frozen=True)
+class ReviewDone:
+    """A periodic review as services.periodic_review records it."""
+
+    due: datetime.date
+    done: datetime.date
+    reviewer: User
+    previous: str
+    result: rules.Assessment
+    terms: rules.PolicyTerms
+    note: str
 
 
 RECIPES: dict[str, Callable[[random.Random, datetime.date], Steps]] = {
@@ -136,10 +159,13 @@ class FileMaker:
         cast = self.cast(plan, crew)
         story = self.story(plan, len(members), causes[0])
         readings = self.readings(head.county.code, plan, steps)
-        events = history(self.rng, plan, steps, cast, story, readings, self.today)
+        reviews = self.reviews(head.county.code, steps, decision, cast, crew, len(members))
+        events = history(self.rng, plan, steps, cast, story, readings, reviews, self.today)
         file_pk = self.sink.add(
             "file",
-            *self.file_row(household, head, plan, causes, steps, decision, cast, story, events),
+            *self.file_row(
+                household, head, plan, causes, steps, decision, reviews, cast, story, events
+            ),
         )
         for event in events:
             self.sink.add("event", file_pk, *event.row())
@@ -147,6 +173,7 @@ class FileMaker:
         self.visit(file_pk, steps, cast, members, story)
         for reading in readings:
             self.sink.add("reading", file_pk, *reading)
+        self.write_reviews(file_pk, reviews, events)
         self.follow_ups(file_pk, plan, steps, cast)
 
     def story(self, plan: Plan, size: int, cause: int) -> Story:
@@ -187,7 +214,7 @@ class FileMaker:
             result = rules.assess(money.facts(len(members), sudden), terms)
             if result.category != HardshipCategory.NOT_ELIGIBLE or not plans.needs_eligible(plan):
                 break
-        decision = Decision(money, result, terms)
+        decision = Decision(money, result, terms, sudden)
         if steps.filed:
             decision.category = result.category
         if steps.reopened:
@@ -230,19 +257,28 @@ class FileMaker:
         causes: tuple[int, list[int]],
         steps: Steps,
         decision: Decision,
+        reviews: list[ReviewDone],
         cast: Cast,
         story: Story,
         events: list[Event],
     ) -> tuple[Any, ...]:
-        result, money, day = decision.result, decision.money, steps.assessed_on
+        money, day = decision.money, steps.assessed_on
+        result, terms, on, category = decision.result, decision.terms, day, decision.category
+        if reviews and not steps.reopened:
+            # The last review re-assessed the household under the standard of its day;
+            # reopening later assesses afresh, the reviewed category staying as it was.
+            last = reviews[-1]
+            result, terms, on = last.result, last.terms, last.done
+        if reviews:
+            category = reviews[-1].result.category
         live = not steps.reopened  # reopening clears the way back to approval
         assessed = [e.at for e in events if e.kind in REASSESSING]
         return (
             self.number(head.county.code, steps.applied.year), household, head.pk,
             head.union.pk, plan.status, day, True, True, causes[0], causes[1],
-            money.exclusions, money.idle, result.per_capita, result.category,
+            money.exclusions, money.idle, result.per_capita, decision.result.category,
             trace_json(result), self.policy.pk, self.policy.version,
-            self.snapshot(decision.terms, day), assessed[-1], decision.category,
+            self.snapshot(terms, on), assessed[-1], category,
             cast.creator.pk, _pk(cast.submitter, live and steps.notice_start),
             _pk(cast.reviewer, live and steps.reviewed), _pk(cast.approver, live and steps.filed),
             steps.notice_start if live else None, steps.notice_end if live else None,
@@ -265,7 +301,14 @@ class FileMaker:
         helper = "社区网格员" + members[-1].name[0] + self.rng.choice("芳军敏强丽涛")
         at = stamp(steps.visited, 10)
         row = (steps.visited, cast.investigator.pk, helper, story.findings, True, at)
-        self.sink.add("visit", file_pk, *row)
+        visit = self.sink.add("visit", file_pk, *row)
+        # Most visits keep one or two photos; a few records still lack them (the
+        # "records complete" indicator counts those). Every photo is one of a few images
+        # written once (media.ensure_photos), not a file per visit.
+        if self.rng.random() < media.PHOTO_SHARE:
+            uploaded = stamp(steps.visited, 17)
+            for name, caption in media.pick(self.rng):
+                self.sink.add("attachment", file_pk, visit, name, caption, uploaded)
 
     def readings(self, county: str, plan: Plan, steps: Steps) -> list[Reading]:
         """Monthly per-capita income; before an exit out of hardship, the last six months
@@ -279,6 +322,53 @@ class FileMaker:
             ratio = Decimal(str(round(self.rng.uniform(low, high), 3)))
             found.append((month, (standard * ratio).quantize(TWO_PLACES), standard))
         return found
+
+    def reviews(
+        self,
+        county: str,
+        steps: Steps,
+        decision: Decision,
+        cast: Cast,
+        crew: Crew,
+        size: int,
+    ) -> list[ReviewDone]:
+        """Each periodic review re-assesses the file's lines under the policy and standard
+        of its day (services.periodic_review); the category follows the result."""
+        done: list[ReviewDone] = []
+        category = decision.category
+        facts = decision.money.facts(size, decision.sudden)
+        for review in steps.reviews:
+            terms = self.terms(county, review.done)
+            result = rules.assess(facts, terms)
+            reviewer = cast.creator if self.rng.random() < 0.7 else self.rng.choice(crew.reviewers)
+            note = REVIEW_NOTES[result.category != category]
+            done.append(
+                ReviewDone(review.due, review.done, reviewer, category, result, terms, note)
+            )
+            category = result.category
+        return done
+
+    def write_reviews(self, file_pk: int, reviews: list[ReviewDone], events: list[Event]) -> None:
+        """The review rows, and the follow-up followups.after_review schedules when the
+        category changed: halfway to the next review, owned by the reviewer."""
+        moments = [e.at for e in events if e.kind == EventKind.ANNUAL_REVIEW]
+        for review, at in zip(reviews, moments, strict=True):
+            result = review.result
+            review_pk = self.sink.add(
+                "review", file_pk, review.due, review.done, review.reviewer.pk,
+                result.per_capita, review.previous, result.category, trace_json(result),
+                self.snapshot(review.terms, review.done), review.note,
+            )  # fmt: skip
+            if result.category == review.previous:
+                continue
+            due = add_months(review.done, max(1, timeline.REVIEW_MONTHS // 2))
+            status, day, outcome = follow_up_outcome(self.rng, due, self.today)
+            owner = review.reviewer.pk
+            follow_up = self.sink.add("follow_up", file_pk, due, owner, status, day, outcome)
+            self.sink.put(
+                "plan", follow_up, file_pk, FollowUpReason.REVIEW, str(REVIEW_PURPOSE)[:255],
+                None, review_pk, owner, at,
+            )  # fmt: skip
 
     def follow_ups(self, file_pk: int, plan: Plan, steps: Steps, cast: Cast) -> None:
         kind = ExitKind.RECOVERED if plan.reopened else plan.exit_kind
@@ -337,6 +427,12 @@ REJECTION_REASONS = {
 }
 
 
+# A periodic review's note: the household as it was, or its category changed.
+REVIEW_NOTES = {
+    False: "年度复核：入户核实家庭人口、收入及支出情况无明显变化，维持原困难类别",
+    True: "年度复核：低保标准调整后重新核算家庭人均收入，困难类别相应调整",
+}
+
 EXIT_REASONS: dict[str, str] = {
     ExitKind.RECOVERED: "",
     ExitKind.STABILISED: "经帮扶家庭人均收入达到低保标准，生活基本稳定",
@@ -349,14 +445,19 @@ EXIT_REASONS: dict[str, str] = {
 def follow_up_outcome(
     rng: random.Random, due: datetime.date, today: datetime.date
 ) -> tuple[str, datetime.date | None, str]:
+    """Most follow-ups are done in the days before they fall due; some late, some could
+    not reach the household, a few still waiting after their day (overdue)."""
     if due >= today:
         return FollowUpStatus.DUE, None, ""
     draw = rng.random()
-    if draw < 0.1:
+    if draw < 0.08:
         return FollowUpStatus.DUE, None, ""  # overdue: nobody called yet
-    if draw < 0.2:
+    if draw < 0.16:
         return FollowUpStatus.MISSED, due, "电话未接通，已短信告知"
-    done = min(due + datetime.timedelta(days=rng.randint(0, 10)), today)
+    if draw < 0.82:
+        done = due - datetime.timedelta(days=rng.randint(0, 10))
+    else:
+        done = min(due + datetime.timedelta(days=rng.randint(1, 20)), today)
     return (
         FollowUpStatus.DONE,
         done,
@@ -391,6 +492,24 @@ FILE_TABLES: dict[str, tuple[type[Model], tuple[str, ...]]] = {
             "household_confirmed", "created_at",
         ),
     ),
+    "attachment": (
+        Attachment, ("file_id", "investigation_id", "upload", "caption", "uploaded_at"),
+    ),
     "reading": (IncomeReading, ("file_id", "month", "per_capita_income", "living_standard")),
+    "review": (
+        PeriodicReview,
+        (
+            "file_id", "due_on", "done_on", "reviewer_id", "per_capita_income",
+            "previous_category", "category", "decision_trace", "policy_snapshot", "note",
+        ),
+    ),
     "follow_up": (FollowUp, ("file_id", "due_on", "owner_id", "status", "done_on", "outcome")),
+    # Keyed by its follow-up (a one-to-one primary key): written with Sink.put.
+    "plan": (
+        FollowUpPlan,
+        (
+            "file_id", "reason", "purpose", "batch_id", "review_id", "created_by_id",
+            "created_at",
+        ),
+    ),
 }  # fmt: skip

@@ -20,7 +20,7 @@ from gonghui.organisations.models import Organisation, ServiceCentre
 from gonghui.people.models import Household, HouseholdMember, Membership, Worker
 from gonghui.supervision.models import Digest, Finding, FollowUpPlan, SupervisionTask
 
-from . import aid, anhui
+from . import aid, anhui, discovery
 
 FILE_CHILDREN: tuple[type[Model], ...] = (
     hardship.FollowUp,
@@ -60,7 +60,7 @@ def wipe(root: Organisation) -> dict[str, int]:
     """Remove everything under the demo province federation; returns rows per table."""
     tree = Organisation.objects.filter(root.subtree_q())
     files = hardship.HardshipFile.objects.filter(organisation__in=tree)
-    gone: dict[str, int] = {}
+    gone: dict[str, int] = discovery.wipe(root)  # candidates point to workers
     # Supervision points to files and payment batches: before the money goes.
     gone["FollowUpPlan"] = delete_rows(FollowUpPlan.objects.filter(file__in=files))
     tasks = SupervisionTask.objects.filter(organisation__in=tree)

@@ -3,7 +3,9 @@
 Each status has its own recipe, relative to ``today`` so that the work queue always has
 notices ending in the next few days, notices just ended, reviews overdue and reviews due
 within the month. The steps follow DESIGN §4.2: investigate within days of applying,
-public notice of five working days, review after it ends, file, re-check yearly.
+public notice of five working days, review after it ends, file, re-check yearly: each
+periodic review falls due twelve months after filing or after the review before it, and
+most are done by then, some late, a few not yet (overdue in the work queue).
 """
 
 from __future__ import annotations
@@ -21,6 +23,20 @@ from .anhui import POLICY_FROM
 DAY = datetime.timedelta(days=1)
 NOTICE_DAYS = 5
 EXIT_MONTHS = 6
+REVIEW_MONTHS = 12  # the demo policy's review interval (Policy.review_interval_months)
+FILED_YEARS = 3  # filed households were filed up to this many years ago
+# Periodic reviews: done on time, done late, or not done yet (overdue). A review that fell
+# due in the last few weeks is more often still waiting than one due months ago.
+REVIEW_ON_TIME = 0.86
+OVERDUE_RECENT, OVERDUE_OLD, RECENT_DAYS = 0.25, 0.03, 75
+
+
+@dataclass(frozen=True)
+class Review:
+    """A periodic review that was done: the day it was due and the day it was done."""
+
+    due: datetime.date
+    done: datetime.date
 
 
 @dataclass
@@ -37,10 +53,19 @@ class Steps:
     readings: list[datetime.date] = field(default_factory=list)  # first days of months
     exit_on: datetime.date | None = None
     reopened: datetime.date | None = None
+    reviews: list[Review] = field(default_factory=list)  # periodic reviews done, in order
+
+    @property
+    def first_review_due(self) -> datetime.date | None:
+        """The review due date set at filing."""
+        return add_months(self.filed, REVIEW_MONTHS) if self.filed else None
 
     @property
     def review_due(self) -> datetime.date | None:
-        return add_months(self.filed, 12) if self.filed else None
+        """The next review: twelve months after the last review done, or after filing."""
+        if self.reviews:
+            return add_months(self.reviews[-1].done, REVIEW_MONTHS)
+        return self.first_review_due
 
     @property
     def assessed_on(self) -> datetime.date:
@@ -105,21 +130,46 @@ def reviewed(rng: random.Random, today: datetime.date) -> Steps:
 
 
 def filed(rng: random.Random, today: datetime.date) -> Steps:
-    """Filed up to 14 months ago: some yearly re-checks overdue, some due within 30 days."""
-    draw = rng.random()
-    if draw < 0.12:
-        back = rng.randint(366, 420)  # review overdue
-    elif draw < 0.22:
-        back = rng.randint(336, 365)  # review due within the month
-    else:
-        back = rng.randint(3, 335)
+    """Filed up to three years ago (not before the policy), re-checked every year since:
+    some reviews overdue, some due within the month."""
+    earliest = max(
+        POLICY_FROM + datetime.timedelta(days=45),
+        today - datetime.timedelta(days=365 * FILED_YEARS),
+    )
+    back = rng.randint(1, max((today - earliest).days, 2))
     steps = through_filing(rng, today - datetime.timedelta(days=back + 16))
     assert steps.filed is not None and steps.reviewed is not None
     steps.filed = min(steps.filed, today - DAY)
     steps.reviewed = min(steps.reviewed, steps.filed)
+    steps.reviews = review_cycle(rng, steps.filed, today, today)
     if rng.random() < 0.4:
         steps.readings = months_between(steps.filed, today, rng.randint(1, 6))
     return steps
+
+
+def review_cycle(
+    rng: random.Random, filed: datetime.date, until: datetime.date, today: datetime.date
+) -> list[Review]:
+    """The yearly reviews from filing until ``until`` (today for a filed household, the
+    exit for one that left): each due twelve months after the last, done a few weeks early
+    or on the day, sometimes late; a household still filed may have its last one waiting."""
+    reviews: list[Review] = []
+    last = filed
+    while (due := add_months(last, REVIEW_MONTHS)) < until:
+        draw = rng.random()
+        waiting = OVERDUE_RECENT if (today - due).days <= RECENT_DAYS else OVERDUE_OLD
+        if until == today and draw < waiting:
+            break  # not done yet: overdue
+        if rng.random() < REVIEW_ON_TIME:
+            done = due - datetime.timedelta(days=rng.randint(0, 25))
+        else:
+            done = due + datetime.timedelta(days=rng.randint(1, 45))
+        done = min(done, until - DAY)
+        if done <= last:
+            break
+        reviews.append(Review(due, done))
+        last = done
+    return reviews
 
 
 def months_between(after: datetime.date, before: datetime.date, count: int) -> list[datetime.date]:
@@ -148,6 +198,7 @@ def closed(rng: random.Random, today: datetime.date, exit_kind: str) -> Steps:
         steps.exit_on = min(
             add_months(last, 1) + datetime.timedelta(days=rng.randint(0, 14)), today - DAY
         )
+        steps.reviews = review_cycle(rng, steps.filed, steps.exit_on, today)
         return steps
     start = POLICY_FROM + datetime.timedelta(days=rng.randint(10, (today - POLICY_FROM).days - 120))
     steps = through_filing(rng, start)
@@ -155,6 +206,7 @@ def closed(rng: random.Random, today: datetime.date, exit_kind: str) -> Steps:
     room = (today - DAY - steps.filed).days
     steps.exit_on = steps.filed + datetime.timedelta(days=rng.randint(min(30, room), room))
     steps.readings = months_between(steps.filed, steps.exit_on, rng.randint(0, 3))
+    steps.reviews = review_cycle(rng, steps.filed, steps.exit_on, today)
     return steps
 
 

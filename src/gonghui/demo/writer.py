@@ -145,12 +145,14 @@ class Sink:
     """Rows for several tables, numbered as they come and written parents first.
 
     ``add`` hands out the key of the new row at once, so children can point to it before
-    anything is written; ``flush`` writes the tables in the order they were given.
+    anything is written; ``flush`` writes the tables in the order they were given. A table
+    keyed by another row (a one-to-one primary key) takes its rows through ``put``.
     """
 
     def __init__(self, tables: Mapping[str, tuple[type[models.Model], Sequence[str]]]) -> None:
         self.tables = {
-            name: Table(model, ("id", *columns)) for name, (model, columns) in tables.items()
+            name: Table(model, (model._meta.pk.attname, *columns))
+            for name, (model, columns) in tables.items()
         }
         self.next_pk = {name: first_free_pk(model) for name, (model, _c) in tables.items()}
         self.rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in tables}
