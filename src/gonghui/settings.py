@@ -68,15 +68,7 @@ def database_from_url(url: str) -> dict[str, object]:
             "CONN_MAX_AGE": 60,
             # JIT compilation cost more than it saved on the work-queue queries (461 ms of
             # a 709 ms query in the page benchmark); these are short OLTP queries.
-            "OPTIONS": {
-                "options": "-c jit=off",
-                # Parameters bound by the server, and a statement the connection has run
-                # twice kept prepared: PostgreSQL then parses and plans the pages' repeated
-                # queries once per connection, not once per request (the case page 17-19 ms
-                # -> 14 ms serially on the 1M demo; benchmarks/README.md).
-                "server_side_binding": True,
-                "prepare_threshold": 2,
-            },
+            "OPTIONS": {"options": "-c jit=off"},
         }
     raise ValueError(f"Unsupported DATABASE_URL scheme: {parsed.scheme}")
 
