@@ -59,7 +59,8 @@ def database_from_url(url: str) -> dict[str, object]:
         }
     if parsed.scheme in {"postgres", "postgresql"}:
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            # Django's backend, binding parameters on the server (gonghui/postgresql/base.py).
+            "ENGINE": "gonghui.postgresql",
             "NAME": parsed.path.lstrip("/"),
             "USER": unquote(parsed.username or ""),
             "PASSWORD": unquote(parsed.password or ""),
@@ -68,7 +69,13 @@ def database_from_url(url: str) -> dict[str, object]:
             "CONN_MAX_AGE": 60,
             # JIT compilation cost more than it saved on the work-queue queries (461 ms of
             # a 709 ms query in the page benchmark); these are short OLTP queries.
-            "OPTIONS": {"options": "-c jit=off"},
+            # A statement a connection has run twice is prepared: pages repeat the same
+            # dozen queries, and parsing and planning them was a third of PostgreSQL's CPU.
+            "OPTIONS": {
+                "options": "-c jit=off",
+                "server_side_binding": True,
+                "prepare_threshold": 2,
+            },
         }
     raise ValueError(f"Unsupported DATABASE_URL scheme: {parsed.scheme}")
 
