@@ -296,9 +296,18 @@ class HardshipFile(Audited):
             # A union's work queue (hardship/queue.py): by status, then the dates its rules
             # read. "Periodic review due" reads a county's few rows instead of every filed
             # file in the province (14 ms -> 0.6 ms on the demo at 100,000 files), and the
-            # tab counts read the index alone, not the wide file rows.
+            # tab counts and the ordered page read the index alone, not the wide file rows
+            # (hence exit_on and id, the follow-up rule's due date and its EXISTS).
             models.Index(
-                fields=["organisation", "status", "review_due", "applied_on", "notice_end"],
+                fields=[
+                    "organisation",
+                    "status",
+                    "review_due",
+                    "applied_on",
+                    "notice_end",
+                    "exit_on",
+                    "id",
+                ],
                 name="file_queue_idx",
             ),
             models.Index(fields=["status", "applied_on"], name="file_status_applied_idx"),
