@@ -59,7 +59,7 @@ def test_the_household_flags_are_the_set_based_flags(province: Province, closed:
     assert household_money(province.rita, s.file.household, YEAR).flagged_line_ids == set(expected)
 
 
-def test_the_household_money_costs_two_queries_with_its_members_and_union(
+def test_the_household_money_costs_two_queries_with_its_members_union_and_file(
     province: Province,
 ) -> None:
     s = setting(province)
@@ -67,11 +67,16 @@ def test_the_household_money_costs_two_queries_with_its_members_and_union(
     file = HardshipFile.objects.select_related("household__organisation").get(pk=s.file.pk)
     members = list(HouseholdMember.objects.filter(household=file.household))
     with CaptureQueriesContext(connection) as queries:
-        money = household_money(province.rita, file.household, YEAR, members=members)
+        money = household_money(province.rita, file.household, YEAR, members, [file])
     assert len(queries) == 2  # the lines and the policies
     assert len(money.flags) >= 4 and [row.member.pk for row in money.person_caps] == sorted(
         row.member.pk for row in money.person_caps
     )
+    # Without the file, its number and status come in one more query, with the same flags.
+    with CaptureQueriesContext(connection) as queries:
+        again = household_money(province.rita, file.household, YEAR, members)
+    assert len(queries) == 3
+    assert [flag.message for flag in again.flags] == [flag.message for flag in money.flags]
 
 
 def _case_queries(client: Client, file: HardshipFile) -> int:

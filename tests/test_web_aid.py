@@ -548,9 +548,10 @@ def test_the_money_section_shows_every_fund_and_flags_double_dipping(province: P
         YEAR,
     )
     html, many = _money_html(province, file)
-    # A fixed number of queries whatever the household had: its union, its lines, its
-    # members and the policies; the flags are read from the lines.
-    assert many == few == 4
+    # A fixed number of queries whatever the household had: its union, its lines, the
+    # files they were paid under, its members and the policies; the flags are read from
+    # the lines.
+    assert many == few == 5
     assert "Paid twice from two funds" in html
     assert money.fund.name in html and money.holiday.name in html
     assert "1,500.00 / 40,000.00" in html  # approved this year against the household cap

@@ -37,7 +37,9 @@ def household_money_context(
     ):
         household.organisation = file.organisation
     try:
-        money = summary.household_money(user, household, year, members=members)
+        money = summary.household_money(
+            user, household, year, members=members, files=[file] if file is not None else []
+        )
     except NotAllowed:
         return {"money": None}
     flagged = money.flagged_line_ids
