@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 from collections import defaultdict
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -96,8 +97,10 @@ def _household(file: HardshipFile, today: Any) -> dict[str, Any]:
     members = list(file.household.members.select_related("worker"))
     for member in members:
         member.age = _age(member, today)  # type: ignore[attr-defined]
-    incomes = list(file.incomelines.select_related("member"))  # type: ignore[attr-defined]
-    expenses = list(file.expenselines.select_related("member"))  # type: ignore[attr-defined]
+    # A line's member is one of the household's, already loaded: no join for it.
+    by_pk = {member.pk: member for member in members}
+    incomes = _with_members(file.incomelines.all(), by_pk)  # type: ignore[attr-defined]
+    expenses = _with_members(file.expenselines.all(), by_pk)  # type: ignore[attr-defined]
     return {
         "members": members,
         "incomes": incomes,
@@ -106,6 +109,14 @@ def _household(file: HardshipFile, today: Any) -> dict[str, Any]:
         "expense_total": sum((line.amount for line in expenses), Decimal("0")),
         "member_income_total": sum((m.monthly_income for m in members), Decimal("0")),
     }
+
+
+def _with_members(lines: Iterable[Any], members: dict[int, Any]) -> list[Any]:
+    found = list(lines)
+    for line in found:
+        if line.member_id in members:
+            line.member = members[line.member_id]
+    return found
 
 
 def _records(file: HardshipFile) -> dict[str, Any]:
