@@ -4,6 +4,7 @@ constant number of queries whatever the number of rows."""
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -159,3 +160,24 @@ def test_a_surname_alone_is_searched_in_a_county_not_across_the_province(
     assert list(search_files(province.leo, "王")) == []
     for q in ["王芳", file.applicant.id_number, file.number]:
         assert file.number in client.get(reverse("file-list"), {"q": q}).content.decode(), q
+
+
+@pytest.mark.django_db
+def test_a_search_counts_its_matches_in_the_page_query(
+    client: Client, province: Province, settings: Any, django_assert_num_queries: Any
+) -> None:
+    settings.GONGHUI_PAGE_SIZE = 2
+    days = [RECENT - datetime.timedelta(days=n) for n in range(5)]
+    numbers = [open_file(province, applied=day, name="王芳").number for day in days]
+    logged_in(client, province.alice)
+    client.get(reverse("file-list"))  # the session is warm: only its own queries count below
+    pages = []
+    for number in ("1", "3", "99"):  # the last one is past the end: it shows page 3
+        with django_assert_num_queries(3 if number != "99" else 5):
+            # Session, user with organisation, and the page with its count; past the end,
+            # one page query that finds nothing, the count, and the last page.
+            response = client.get(reverse("file-list"), {"q": "王芳", "page": number})
+        pages.append(response.content.decode())
+    assert all("5 files" in page for page in pages)
+    assert numbers[0] in pages[0] and numbers[1] in pages[0] and numbers[2] not in pages[0]
+    assert numbers[4] in pages[1] and numbers[4] in pages[2] and numbers[3] not in pages[2]

@@ -74,7 +74,7 @@ def file_list(request: AuthedRequest) -> HttpResponse:
         "form": form,
         "q": q,
         "surname_too_broad": surname_too_broad(request.user, q),
-        "page": paginate(request, files, settings.GONGHUI_PAGE_SIZE),
+        "page": paginate(request, files, settings.GONGHUI_PAGE_SIZE, few=bool(q)),
     }
     return render_page(request, "web/files/list.html", "web/files/_results.html", context)
 
