@@ -100,3 +100,22 @@ def test_the_money_section_adds_two_queries_to_the_case_page(
     # The money section: its lines and the policies (both asked for even without lines).
     # The timeline names the new records its audit entries point to (web/timeline.py).
     assert with_money - without <= 12
+
+
+def test_the_case_page_names_its_staff_in_one_query_however_many(
+    client: Client, province: Province
+) -> None:
+    from gonghui.hardship.choices import EventKind
+    from gonghui.hardship.models import FileEvent
+
+    s = setting(province)
+    logged_in(client, province.alice)
+    client.get(reverse("queue"))  # the session is warm
+    before = _case_queries(client, s.file)
+    staff = [province.bob, province.rita, province.carl, province.leo, province.adam]
+    for user in staff:
+        FileEvent.objects.create(file=s.file, actor=user, kind=EventKind.EDITED, note="见面")
+    after = _case_queries(client, s.file)
+    page = client.get(reverse("file-detail", args=[s.file.pk])).content.decode()
+    assert all(str(user) in page for user in staff)
+    assert after == before
