@@ -153,6 +153,8 @@ TEMPLATES = [
 AUTH_USER_MODEL = "accounts.User"
 # The session's user comes with its organisation: one query, not two, on every page.
 AUTHENTICATION_BACKENDS = ["gonghui.accounts.backends.OrganisationBackend"]
+# Database sessions, loaded without compiling the query on every request.
+SESSION_ENGINE = "gonghui.accounts.sessions"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "queue"
 LOGOUT_REDIRECT_URL = "login"
