@@ -48,6 +48,13 @@ class Rule:
     capability: str
     when: Q
     due: models.Expression | F
+    # What tells this rule's files apart among files that some rule matched, when it is
+    # cheaper than ``when`` (see the follow-up rule).
+    among_matches: Q | None = None
+
+    @property
+    def listed_when(self) -> Q:
+        return self.when if self.among_matches is None else self.among_matches
 
 
 def rules_for(day: datetime.date) -> list[Rule]:
@@ -119,6 +126,11 @@ def rules_for(day: datetime.date) -> list[Rule]:
                 )
             ),
             F("exit_on"),
+            # A closed file is matched by no other rule, so among matched files "closed"
+            # alone means this rule. In the reason and due-date CASE, PostgreSQL turned
+            # the EXISTS into a hash of every due follow-up in the province, built again
+            # for each CASE of every queue query (1.5 ms each on the 1M demo).
+            among_matches=Q(status=FileStatus.CLOSED),
         ),
     ]
 
@@ -132,14 +144,14 @@ def _rules(user: User, kind: str | None, day: datetime.date) -> list[Rule]:
 
 
 def _reason(rules: list[Rule]) -> Case:
-    """The kind of the first of ``rules`` a file matches."""
-    whens = [When(rule.when, then=Value(rule.kind)) for rule in rules]
+    """The kind of the first of ``rules`` a file matches (of files some rule matched)."""
+    whens = [When(rule.listed_when, then=Value(rule.kind)) for rule in rules]
     return Case(*whens, output_field=models.CharField())
 
 
 def _due(rules: list[Rule]) -> Case:
     """The due date the first of ``rules`` a file matches gives it."""
-    whens = [When(rule.when, then=rule.due) for rule in rules]
+    whens = [When(rule.listed_when, then=rule.due) for rule in rules]
     return Case(*whens, output_field=models.DateField())
 
 
