@@ -130,6 +130,6 @@ def test_a_page_loads_the_user_with_the_organisation_in_one_query(
     with CaptureQueriesContext(connection) as captured:
         client.get(reverse("notice-list"))
     sql = [query["sql"] for query in captured.captured_queries]
-    user_queries = [q for q in sql if q.startswith('SELECT "accounts_user"."id"')]
-    assert len(user_queries) == 1 and '"organisations_organisation"' in user_queries[0]
-    assert not [q for q in sql if q.startswith('SELECT "organisations_organisation"."id"')]
+    user_queries = [q for q in sql if 'FROM "accounts_user"' in q]
+    assert len(user_queries) == 1 and 'JOIN "organisations_organisation"' in user_queries[0]
+    assert not [q for q in sql if 'FROM "organisations_organisation"' in q]
