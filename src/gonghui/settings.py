@@ -76,7 +76,9 @@ def database_from_url(url: str) -> dict[str, object]:
             "OPTIONS": {
                 "options": "-c jit=off -c plan_cache_mode=force_custom_plan",
                 "server_side_binding": True,
-                "prepare_threshold": 2,
+                # 0 turns preparing off: behind a pooler in transaction mode (PgBouncer
+                # before 1.21) a prepared statement may meet another server connection.
+                "prepare_threshold": env_int("GONGHUI_PG_PREPARE_THRESHOLD", 2) or None,
             },
         }
     raise ValueError(f"Unsupported DATABASE_URL scheme: {parsed.scheme}")
