@@ -277,17 +277,22 @@ def _page_sql(ordered: str) -> str:
     def table(model: type[models.Model]) -> str:
         return f"{quote(model._meta.db_table)} {ALIASES[model]}"
 
-    def column(alias: str, name: str) -> str:
-        return f"{alias}.{quote(name)}"
+    def column(model: type[models.Model], name: str) -> str:
+        field = model._meta.get_field(name)
+        return f"{ALIASES[model]}.{quote(str(field.column))}"  # type: ignore[union-attr]
 
-    shown = [column(ALIASES[model], name) for model, name in ROW_COLUMNS]
-    shown += [column("q", "queue_reason"), column("q", "queue_due")]
+    def inner(name: str) -> str:  # a column of the ordered rows, by its alias there
+        return f"q.{quote(name)}"
+
+    shown = [column(model, name) for model, name in ROW_COLUMNS]
+    shown += [inner("queue_reason"), inner("queue_due")]
+    file, worker, union = HardshipFile, Worker, Organisation
     return (
         f"SELECT {', '.join(shown)} FROM ({ordered} LIMIT %s OFFSET %s) q "
-        f"JOIN {table(HardshipFile)} ON {column('f', 'id')} = {column('q', 'pk')} "
-        f"JOIN {table(Worker)} ON {column('w', 'id')} = {column('f', 'applicant_id')} "
-        f"JOIN {table(Organisation)} ON {column('o', 'id')} = {column('f', 'organisation_id')} "
-        f"ORDER BY {column('q', 'queue_due')}, {column('q', 'pk')}"
+        f"JOIN {table(file)} ON {column(file, 'id')} = {inner('pk')} "
+        f"JOIN {table(worker)} ON {column(worker, 'id')} = {column(file, 'applicant')} "
+        f"JOIN {table(union)} ON {column(union, 'id')} = {column(file, 'organisation')} "
+        f"ORDER BY {inner('queue_due')}, {inner('pk')}"
     )
 
 
