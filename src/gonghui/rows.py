@@ -11,7 +11,7 @@ as a date, a JSON column as a dict.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -64,6 +64,17 @@ def _readers(
         converters += field.get_db_converters(connection)  # type: ignore[attr-defined]
         readers.append((expression, tuple(converters)))
     return tuple(readers)
+
+
+def attach(rows: Iterable[Any], field: str, loaded: Mapping[Any, Any]) -> None:
+    """Give each row its ``field`` (a foreign key) from objects already ``loaded``, by
+    primary key, so reading ``row.field`` costs no query; rows pointing elsewhere keep the
+    ORM's lazy loading."""
+    key = f"{field}_id"
+    for row in rows:
+        pk = getattr(row, key)
+        if pk in loaded:
+            setattr(row, field, loaded[pk])
 
 
 # --- one record's rows of a related table ---------------------------------------------------

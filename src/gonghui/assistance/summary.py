@@ -19,6 +19,7 @@ from gonghui.accounts.models import User
 from gonghui.errors import NotAllowed
 from gonghui.hardship.models import HardshipFile
 from gonghui.people.models import Household, HouseholdMember
+from gonghui.rows import attach
 
 from .choices import COUNTED_STATUSES, AidKind, LineStatus
 from .flags import Caps, Flag, caps_for, flags_for_household
@@ -175,16 +176,12 @@ def _share_loaded(
     the case page more than the lines themselves (1.4 ms -> 0.8 ms a household). A line's
     member is one of the household's; a file the caller does not have (an earlier file of
     the household) comes in one query of the two columns the section shows."""
-    by_member = {member.pk: member for member in members}
     by_file = {file.pk: file for file in files}
     missing = {line.file_id for line in lines if line.file_id and line.file_id not in by_file}
     if missing:
         by_file.update(HardshipFile.objects.only("number", "status").in_bulk(missing))
-    for line in lines:
-        if line.member_id in by_member:
-            line.member = by_member[line.member_id]
-        if line.file_id is not None:
-            line.file = by_file[line.file_id]
+    attach(lines, "member", {member.pk: member for member in members})
+    attach(lines, "file", by_file)
 
 
 def _by_fund(lines: list[AssistanceLine]) -> list[FundTotal]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import mimetypes
 from collections import defaultdict
-from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from gonghui.hardship.models import Attachment, HardshipFile
 from gonghui.hardship.search import search_files, surname_too_broad
 from gonghui.organisations.scoping import get_for_user_or_404
 from gonghui.people.personal import may_reveal
-from gonghui.rows import children
+from gonghui.rows import attach, children
 from gonghui.web.actions import action_forms, available_actions
 from gonghui.web.duenext import due_next
 from gonghui.web.forms import FileFilterForm
@@ -102,8 +101,10 @@ def _household(file: HardshipFile, today: Any) -> dict[str, Any]:
         member.age = _age(member, today)  # type: ignore[attr-defined]
     # A line's member is one of the household's, already loaded: no join for it.
     by_pk = {member.pk: member for member in members}
-    incomes = _with_members(_rows(file.incomelines), by_pk)  # type: ignore[attr-defined]
-    expenses = _with_members(_rows(file.expenselines), by_pk)  # type: ignore[attr-defined]
+    incomes = _rows(file.incomelines)  # type: ignore[attr-defined]
+    expenses = _rows(file.expenselines)  # type: ignore[attr-defined]
+    attach(incomes, "member", by_pk)
+    attach(expenses, "member", by_pk)
     return {
         "members": members,
         "incomes": incomes,
@@ -118,17 +119,9 @@ def _rows(related: Any, limit: int | None = None) -> list[Any]:
     """The file's rows of a related table (``file.attachments``...), as ``.all()`` gives
     them, through SQL compiled once per process (:func:`gonghui.rows.children`): the
     page reads ten such lists, and compiling them was a fifth of its CPU."""
-    found = children(related.model, related.field.name, related.instance.pk, limit=limit)
-    for row in found:
-        related.field.set_cached_value(row, related.instance)  # row.file: no query
-    return found
-
-
-def _with_members(lines: Iterable[Any], members: dict[int, Any]) -> list[Any]:
-    found = list(lines)
-    for line in found:
-        if line.member_id in members:
-            line.member = members[line.member_id]
+    file = related.instance
+    found = children(related.model, related.field.name, file.pk, limit=limit)
+    attach(found, related.field.name, {file.pk: file})  # row.file: no query
     return found
 
 
@@ -178,10 +171,7 @@ def _name_staff(*lists: tuple[list[Any], str]) -> None:
     wanted.discard(None)
     staff = User.objects.only(*STAFF_NAME).in_bulk(wanted) if wanted else {}
     for rows, field in lists:
-        for row in rows:
-            pk = getattr(row, f"{field}_id")
-            if pk in staff:
-                setattr(row, field, staff[pk])
+        attach(rows, field, staff)
 
 
 def case_context(
