@@ -11,6 +11,7 @@ as a date, a JSON column as a dict.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -36,6 +37,12 @@ class Shape:
     def columns(self, connection: BaseDatabaseWrapper) -> list[str]:
         quote = connection.ops.quote_name
         return [f"{self.alias}.{quote(field.column)}" for field in self.fields]
+
+    def column(self, connection: BaseDatabaseWrapper, name: str) -> str:
+        """One column, by field name (``pk`` for the primary key)."""
+        meta = self.model._meta
+        field = meta.pk if name == "pk" else meta.get_field(name)
+        return f"{self.alias}.{connection.ops.quote_name(str(field.column))}"  # type: ignore[union-attr]
 
     def table(self, connection: BaseDatabaseWrapper) -> str:
         return f"{connection.ops.quote_name(self.model._meta.db_table)} {self.alias}"
@@ -77,41 +84,56 @@ def attach(rows: Iterable[Any], field: str, loaded: Mapping[Any, Any]) -> None:
             setattr(row, field, loaded[pk])
 
 
+# --- SQL the ORM compiles once per process --------------------------------------------------
+
+COMPILED_CACHE_SIZE = 512
+_COMPILED: OrderedDict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = OrderedDict()
+
+
+def compiled(
+    key: tuple[Any, ...],
+    build: Callable[[], models.QuerySet[Any]],
+    wrap: Callable[[str], str] = str,
+) -> tuple[str, tuple[Any, ...]]:
+    """The SQL (passed through ``wrap``) and parameters of the queryset ``build`` makes,
+    compiled once per ``key``: for a query whose text depends only on the key. The 512
+    most recently used are kept."""
+    found = _COMPILED.get(key)
+    if found is None:
+        sql, params = build().query.sql_with_params()
+        found = _COMPILED[key] = (wrap(sql), tuple(params))
+        while len(_COMPILED) > COMPILED_CACHE_SIZE:
+            _COMPILED.popitem(last=False)
+    else:
+        _COMPILED.move_to_end(key)
+    return found
+
+
 # --- one record's rows of a related table ---------------------------------------------------
 
 # Stands for the looked-up value while the ORM compiles the query; found again in its params.
 _PLACEHOLDER = -7_734_001
-_CHILDREN_SQL: dict[tuple[Any, ...], tuple[str, tuple[Any, ...], int]] = {}
-
-
-def _children_sql(
-    model: type[models.Model], field: str, limit: int | None, using: str
-) -> tuple[str, tuple[Any, ...], int]:
-    """The ORM's own SQL for ``model.objects.filter(field=value)`` in the model's default
-    order, compiled once: the SQL, its parameters, and where the value goes among them."""
-    names = [f.attname for f in Shape(model, "").fields]
-    rows = model._default_manager.using(using).filter(**{field: _PLACEHOLDER})
-    query = rows.values_list(*names)
-    sql, params = (query[:limit] if limit else query).query.sql_with_params()
-    return sql, tuple(params), list(params).index(_PLACEHOLDER)
 
 
 def children(
     model: type[models.Model], field: str, value: Any, *, limit: int | None = None
 ) -> list[Any]:
     """``model.objects.filter(field=value)`` in the model's default order (the first
-    ``limit``), as model instances: the case page reads ten such lists of one file."""
+    ``limit``), as model instances, on the ORM's own SQL compiled once: the case page reads
+    ten such lists of one file."""
     using = router.db_for_read(model)
-    connection = connections[using]
-    key = (model, field, limit, using, connection.vendor)
-    found = _CHILDREN_SQL.get(key)
-    if found is None:
-        found = _CHILDREN_SQL[key] = _children_sql(model, field, limit, using)
-    sql, params, at = found
+    shape = Shape(model, "")
+
+    def build() -> models.QuerySet[Any]:
+        rows = model._default_manager.using(using).filter(**{field: _PLACEHOLDER})
+        query = rows.values_list(*(f.attname for f in shape.fields))
+        return query[:limit] if limit else query
+
+    sql, params = compiled(("children", model, field, limit, using), build)
     bound = list(params)
-    bound[at] = value
+    bound[params.index(_PLACEHOLDER)] = value
+    connection = connections[using]
     with connection.cursor() as cursor:
         cursor.execute(sql, bound)
         rows = cursor.fetchall()
-    shape = Shape(model, "")
     return [shape.build(row, connection) for row in rows]

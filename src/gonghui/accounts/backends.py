@@ -25,16 +25,14 @@ ORGANISATION = Shape(Organisation, "o")
 
 
 @cache
-def _user_sql(vendor: str, using: str) -> str:
+def _user_sql(using: str) -> str:
     connection = connections[using]
-    quote = connection.ops.quote_name
-    link = User._meta.get_field("organisation").column
     columns = ", ".join(USER.columns(connection) + ORGANISATION.columns(connection))
     return (
         f"SELECT {columns} FROM {USER.table(connection)} "
         f"LEFT JOIN {ORGANISATION.table(connection)} "
-        f"ON o.{quote(Organisation._meta.pk.column)} = u.{quote(link)} "  # type: ignore[union-attr]
-        f"WHERE u.{quote(User._meta.pk.column)} = %s"  # type: ignore[union-attr]
+        f"ON {ORGANISATION.column(connection, 'pk')} = {USER.column(connection, 'organisation')} "
+        f"WHERE {USER.column(connection, 'pk')} = %s"
     )
 
 
@@ -47,7 +45,7 @@ def user_with_organisation(user_id: Any) -> User | None:
     except ValidationError:  # a tampered session's id finds nobody
         return None
     with connection.cursor() as cursor:
-        cursor.execute(_user_sql(connection.vendor, using), [key])
+        cursor.execute(_user_sql(using), [key])
         row = cursor.fetchone()
     if row is None:
         return None

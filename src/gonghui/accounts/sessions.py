@@ -14,23 +14,18 @@ from django.contrib.sessions.models import Session
 from django.db import connections, router
 from django.utils import timezone
 
+from gonghui.rows import Shape
+
+SESSION = Shape(Session, "s")
+
 
 @cache
-def _load_sql(vendor: str, using: str) -> str:
-    quote = connections[using].ops.quote_name
-    meta = Session._meta
-    data, key, expires = (_column(meta.get_field(name)) for name in SESSION_COLUMNS)
-    return (
-        f"SELECT {quote(data)} FROM {quote(meta.db_table)} "
-        f"WHERE {quote(key)} = %s AND {quote(expires)} > %s"
+def _load_sql(using: str) -> str:
+    connection = connections[using]
+    data, key, expires = (
+        SESSION.column(connection, name) for name in ("session_data", "session_key", "expire_date")
     )
-
-
-SESSION_COLUMNS = ("session_data", "session_key", "expire_date")
-
-
-def _column(field: Any) -> str:
-    return str(field.column)
+    return f"SELECT {data} FROM {SESSION.table(connection)} WHERE {key} = %s AND {expires} > %s"
 
 
 class SessionStore(db.SessionStore):
@@ -39,7 +34,7 @@ class SessionStore(db.SessionStore):
         connection = connections[using]
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         with connection.cursor() as cursor:
-            cursor.execute(_load_sql(connection.vendor, using), [self.session_key, now])
+            cursor.execute(_load_sql(using), [self.session_key, now])
             row = cursor.fetchone()
         if row is None:  # expired or unknown: a new session key will be made on save
             self._session_key = None

@@ -8,8 +8,7 @@ Which kinds a user sees follows from their capabilities.
 from __future__ import annotations
 
 import datetime
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
@@ -22,6 +21,7 @@ from gonghui.accounts.choices import Capability
 from gonghui.accounts.models import User
 from gonghui.organisations.models import Organisation
 from gonghui.people.models import Worker
+from gonghui.rows import Shape, compiled
 
 from .choices import FileStatus, FollowUpStatus
 from .models import FollowUp, HardshipFile
@@ -202,7 +202,7 @@ def queue_counts(user: User, today: datetime.date | None = None) -> dict[str, in
             .annotate(files=Count("id"))
         )
 
-    for reason, files in _run(_cached_sql(("counts", *_key(user, rules, None, day)), build)):
+    for reason, files in _run(compiled(("counts", *_key(user, rules, None, day)), build)):
         counts[reason] += files
     return counts
 
@@ -213,9 +213,6 @@ def queue_counts(user: User, today: datetime.date | None = None) -> dict[str, in
 # than SQLite takes to run it. Its text depends only on which rules the user has and the tab;
 # the day and the union are parameters. So each worker process compiles it once per union,
 # set of rules, tab and day, and keeps the SQL and its parameters (a few hundred entries).
-
-SQL_CACHE_SIZE = 512
-_SQL: OrderedDict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = OrderedDict()
 
 # The columns a row of the queue shows (web/templatetags/gonghui.py, queue_rows), as
 # (table, column) of the page query below: the file, its applicant and its union.
@@ -233,7 +230,10 @@ ROW_COLUMNS = (
 )
 # What the page query's inner part gives (work_queue's annotations): see _page_sql.
 PAGE_ORDER = ("pk", "queue_reason", "queue_due")
-ALIASES: dict[type[models.Model], str] = {HardshipFile: "f", Worker: "w", Organisation: "o"}
+SHAPES: dict[type[models.Model], Shape] = {
+    model: Shape(model, alias)
+    for model, alias in ((HardshipFile, "f"), (Worker, "w"), (Organisation, "o"))
+}
 
 
 def _key(user: User, rules: list[Rule], kind: str | None, day: datetime.date) -> tuple[Any, ...]:
@@ -248,22 +248,6 @@ def _key(user: User, rules: list[Rule], kind: str | None, day: datetime.date) ->
     )
 
 
-def _cached_sql(
-    key: tuple[Any, ...],
-    build: Callable[[], models.QuerySet[Any]],
-    wrap: Callable[[str], str] = str,
-) -> tuple[str, tuple[Any, ...]]:
-    found = _SQL.get(key)
-    if found is None:
-        sql, params = build().query.sql_with_params()
-        found = _SQL[key] = (wrap(sql), tuple(params))
-        while len(_SQL) > SQL_CACHE_SIZE:
-            _SQL.popitem(last=False)
-    else:
-        _SQL.move_to_end(key)
-    return found
-
-
 def _page_sql(ordered: str) -> str:
     """One page of the queue: the ordered (file, reason, due) rows, sliced, and only then
     joined to the file, its applicant and its union for the columns the page shows.
@@ -272,14 +256,14 @@ def _page_sql(ordered: str) -> str:
     for a county) before sorting, and the wide file rows, to show 50. The inner query reads
     the queue index alone (``file_queue_idx`` holds every column the rules read); the joins
     touch the page's 50 rows (a county's queue page: 11 ms -> 4 ms on the 1M demo)."""
-    quote = connections[HardshipFile.objects.db].ops.quote_name
+    connection = connections[HardshipFile.objects.db]
+    quote = connection.ops.quote_name
 
     def table(model: type[models.Model]) -> str:
-        return f"{quote(model._meta.db_table)} {ALIASES[model]}"
+        return SHAPES[model].table(connection)
 
     def column(model: type[models.Model], name: str) -> str:
-        field = model._meta.get_field(name)
-        return f"{ALIASES[model]}.{quote(str(field.column))}"  # type: ignore[union-attr]
+        return SHAPES[model].column(connection, name)
 
     def inner(name: str) -> str:  # a column of the ordered rows, by its alias there
         return f"q.{quote(name)}"
@@ -289,17 +273,17 @@ def _page_sql(ordered: str) -> str:
     file, worker, union = HardshipFile, Worker, Organisation
     return (
         f"SELECT {', '.join(shown)} FROM ({ordered} LIMIT %s OFFSET %s) q "
-        f"JOIN {table(file)} ON {column(file, 'id')} = {inner('pk')} "
-        f"JOIN {table(worker)} ON {column(worker, 'id')} = {column(file, 'applicant')} "
-        f"JOIN {table(union)} ON {column(union, 'id')} = {column(file, 'organisation')} "
+        f"JOIN {table(file)} ON {column(file, 'pk')} = {inner('pk')} "
+        f"JOIN {table(worker)} ON {column(worker, 'pk')} = {column(file, 'applicant')} "
+        f"JOIN {table(union)} ON {column(union, 'pk')} = {column(file, 'organisation')} "
         f"ORDER BY {inner('queue_due')}, {inner('pk')}"
     )
 
 
-def _run(compiled: tuple[str, tuple[Any, ...]], extra: str = "", *more: Any) -> list[Any]:
-    sql, params = compiled
+def _run(query: tuple[str, tuple[Any, ...]], *more: Any) -> list[Any]:
+    sql, params = query
     with connections[HardshipFile.objects.db].cursor() as cursor:
-        cursor.execute(sql + extra, (*params, *more))
+        cursor.execute(sql, (*params, *more))
         return list(cursor.fetchall())
 
 
@@ -396,5 +380,5 @@ class QueuePage(Sequence[QueueRow]):
             files = work_queue(self.user, self.kind, self.day)
             return files.select_related(None).values_list(*PAGE_ORDER)
 
-        found = _run(_cached_sql(key, build, _page_sql), "", stop - start, start)
+        found = _run(compiled(key, build, _page_sql), stop - start, start)
         return [_row(values) for values in found]
