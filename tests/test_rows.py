@@ -6,15 +6,19 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+import pytest
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Model, QuerySet
+from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 
 from gonghui.audit.models import AuditEntry
 from gonghui.hardship import services
 from gonghui.hardship.models import HardshipFile
-from gonghui.rows import children
-from tests.cases import filed
+from gonghui.organisations.scoping import get_for_user_or_404_compiled
+from gonghui.people.models import Worker
+from gonghui.rows import children, instances
+from tests.cases import filed, move, open_file
 from tests.factories import Province
 
 RELATED = ("incomelines", "expenselines", "attachments", "investigations", "readings")
@@ -53,3 +57,90 @@ def test_the_first_rows_only_and_a_file_with_none(province: Province) -> None:
     assert len(found) == 2 and _values(found) == _values(orm)
     assert isinstance(found[0].changes, dict) and found[0].at.tzinfo is not None
     assert children(AuditEntry, "file_id", 10**9) == []
+
+
+# --- instances(): any model queryset, compiled once ------------------------------------------
+
+
+def _deep(row: Model, *related: str) -> dict[str, object]:
+    """A row's columns and those of its select_related objects (``a__b`` paths)."""
+    found = {"": _values([row])[0]}
+    for path in related:
+        target: object = row
+        for step in path.split("__"):
+            target = getattr(target, step)
+        found[path] = _values([target])[0] if isinstance(target, Model) else target
+    return found
+
+
+def test_instances_with_their_related_rows_as_the_orm_reads_them(province: Province) -> None:
+    files = [open_file(province, name=name) for name in ("张伟", "李娜", "王芳")]
+    related = ("applicant", "organisation", "household", "household__region", "policy")
+
+    def build(pk: int) -> QuerySet[HardshipFile]:
+        return HardshipFile.objects.with_people().select_related("policy").filter(pk=pk)
+
+    for file in files:  # the first compiles, the others reuse it with their own key
+        with CaptureQueriesContext(connection) as queries:
+            (found,) = instances(HardshipFile, ("test-file",), build, file.pk)
+        assert len(queries) == 1
+        orm = build(file.pk).get()
+        assert _deep(found, *related) == _deep(orm, *related)
+        for path in ("applicant", "household", "policy"):
+            assert getattr(HardshipFile, path).is_cached(found)
+        assert found.applicant.name == HardshipFile.objects.get(pk=file.pk).applicant.name
+    assert instances(HardshipFile, ("test-file",), build, 10**9) == []
+
+
+def test_instances_swap_every_value_into_its_place(province: Province) -> None:
+    file = open_file(province)
+    workers = list(Worker.objects.order_by("pk"))
+
+    def build(name: str, pk: int) -> QuerySet[Worker]:
+        return Worker.objects.filter(name=name, pk__gte=pk).exclude(name="无此人").order_by("pk")
+
+    for name, pk in (("张伟", 0), (file.applicant.name, file.applicant_id), ("无此人", 0)):
+        found = instances(Worker, ("test-workers",), build, name, pk)
+        assert [w.pk for w in found] == [w.pk for w in build(name, pk)]
+    assert any(w.name == "张伟" for w in workers)
+
+
+def test_instances_refuse_what_cannot_be_swapped(province: Province) -> None:
+    with pytest.raises(ValueError, match="as it is"):  # a LIKE pattern, not the value
+        instances(
+            Worker, ("test-like",), lambda name: Worker.objects.filter(name__startswith=name), "张"
+        )
+    with pytest.raises(ValueError, match="depend on the values"):  # a list as long as pk % 3
+        instances(
+            Worker, ("test-shape",), lambda pk: Worker.objects.filter(pk__in=range(pk % 3)), 0
+        )
+    with pytest.raises(TypeError):
+        instances(
+            Worker,
+            ("test-date",),
+            lambda day: Worker.objects.filter(birth_date=day),
+            datetime.date(2000, 1, 1),
+        )
+    with pytest.raises(ValueError, match="model's manager"):
+        instances(Worker, ("test-values",), lambda pk: Worker.objects.filter(pk=pk).values("pk"), 1)
+
+
+def test_the_compiled_scoped_get_keeps_each_union_in_its_subtree(province: Province) -> None:
+    ours = open_file(province)
+    theirs = move(open_file(province, name="李娜"), organisation=province.jinghu_union)
+
+    def files() -> QuerySet[HardshipFile]:
+        return HardshipFile.objects.with_people()
+
+    def get(user: object, pk: int) -> HardshipFile:
+        return get_for_user_or_404_compiled(HardshipFile, "test-case", files, user, pk)
+
+    assert get(province.alice, ours.pk).pk == ours.pk
+    assert get(province.charlie, theirs.pk).pk == theirs.pk
+    assert get(province.leo, theirs.pk).organisation.name == province.jinghu_union.name
+    for user, pk in ((province.alice, theirs.pk), (province.charlie, ours.pk)):
+        with pytest.raises(Http404):
+            get(user, pk)
+    province.alice.organisation = None
+    with pytest.raises(Http404):
+        get(province.alice, ours.pk)

@@ -2,12 +2,12 @@
 
 Django compiles a query each time it runs it: for the session's user with their union
 that is 0.5 ms of CPU against 0.09 ms to run the same SQL, on every page; the case page
-reads ten lists of one file's rows, and compiling them was a fifth of its CPU. These
-queries keep one shape, so their SQL is written once per process (from the models'
-metadata, or by the ORM itself in :func:`children`), and the rows become model instances
-through the same converters and ``Model.from_db`` the ORM uses: a SQLite date comes back
-as a date, a JSON column as a dict.
-"""
+runs a dozen queries of one shape, and compiling them was a third of its CPU. These
+queries keep one shape, so their SQL is compiled once per process (written from the
+models' metadata in :class:`Shape`, or compiled by the ORM itself in :func:`instances`),
+and the rows become model instances through the same converters, ``Model.from_db`` and
+``select_related`` populators the ORM uses: a SQLite date comes back as a date, a JSON
+column as a dict."""
 
 from __future__ import annotations
 
@@ -87,7 +87,19 @@ def attach(rows: Iterable[Any], field: str, loaded: Mapping[Any, Any]) -> None:
 # --- SQL the ORM compiles once per process --------------------------------------------------
 
 COMPILED_CACHE_SIZE = 512
-_COMPILED: OrderedDict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = OrderedDict()
+_COMPILED: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+
+
+def _remembered(key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+    """What ``make`` gives for ``key``, made once: the 512 most recently used are kept."""
+    found = _COMPILED.get(key)
+    if found is None:
+        found = _COMPILED[key] = make()
+        while len(_COMPILED) > COMPILED_CACHE_SIZE:
+            _COMPILED.popitem(last=False)
+    else:
+        _COMPILED.move_to_end(key)
+    return found
 
 
 def compiled(
@@ -96,44 +108,156 @@ def compiled(
     wrap: Callable[[str], str] = str,
 ) -> tuple[str, tuple[Any, ...]]:
     """The SQL (passed through ``wrap``) and parameters of the queryset ``build`` makes,
-    compiled once per ``key``: for a query whose text depends only on the key. The 512
-    most recently used are kept."""
-    found = _COMPILED.get(key)
-    if found is None:
+    compiled once per ``key``: for a query whose text depends only on the key."""
+
+    def make() -> tuple[str, tuple[Any, ...]]:
         sql, params = build().query.sql_with_params()
-        found = _COMPILED[key] = (wrap(sql), tuple(params))
-        while len(_COMPILED) > COMPILED_CACHE_SIZE:
-            _COMPILED.popitem(last=False)
-    else:
-        _COMPILED.move_to_end(key)
+        return wrap(sql), tuple(params)
+
+    return _remembered(("sql", *key), make)  # type: ignore[no-any-return]
+
+
+# --- model instances from a queryset compiled once -------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A model queryset's SQL and what turns its rows into instances, as the ORM's
+    ``ModelIterable`` does: the model's columns, the converters, the select_related
+    populators and the annotations."""
+
+    sql: str
+    params: tuple[Any, ...]
+    slots: tuple[tuple[int, int], ...]  # (position in params, position in values)
+    compiler: Any
+    converters: dict[int, Any]
+    model: type[models.Model]
+    names: tuple[str, ...]
+    span: slice
+    populators: tuple[Any, ...]
+    annotations: tuple[tuple[str, int], ...]
+
+
+def _stand_in(round_: int, position: int, value: Any) -> Any:
+    """A value of the type of ``value`` for compiling the query, different in each round.
+    Ints stay small and positive: the ORM turns a lookup with a value outside the column's
+    range (a negative year) into no SQL at all."""
+    if type(value) is int:
+        return 30_001 + 100 * round_ + position
+    if type(value) is str:
+        return f"\x1fgonghui-stand-in-{round_}-{position}\x1f"
+    raise TypeError(f"instances(): values must be int or str, not {type(value).__name__}")
+
+
+def _plan(build: Callable[..., models.QuerySet[Any]], values: Sequence[Any], using: str) -> _Plan:
+    from django.db.models.query import (  # type: ignore[attr-defined]
+        ModelIterable,
+        get_related_populators,
+    )
+
+    rounds = []
+    for round_ in (0, 1):
+        stand_ins = [_stand_in(round_, i, value) for i, value in enumerate(values)]
+        queryset = build(*stand_ins)
+        if (
+            queryset._iterable_class is not ModelIterable
+            or queryset._prefetch_related_lookups  # type: ignore[attr-defined]
+            or queryset._known_related_objects  # type: ignore[attr-defined]
+        ):
+            # What the ORM adds after the SQL (prefetches, a related manager's instance)
+            # is not in the plan: the caller attaches such objects itself (see attach()).
+            raise ValueError("instances(): a model queryset from the model's manager only")
+        compiler = queryset.query.get_compiler(using=using)
+        sql, params = compiler.as_sql()  # fills compiler.select, klass_info...
+        rounds.append((stand_ins, sql, tuple(params)))
+    slots = _slots(*rounds)
+    _stand_ins, sql, params = rounds[1]
+    select, info = compiler.select, compiler.klass_info
+    fields = info["select_fields"]
+    span = slice(fields[0], fields[-1] + 1)
+    return _Plan(
+        sql=sql,
+        params=tuple(params),
+        slots=slots,
+        compiler=compiler,
+        converters=compiler.get_converters([column[0] for column in select[: compiler.col_count]]),
+        model=info["model"],
+        names=tuple(column[0].target.attname for column in select[span]),
+        span=span,
+        populators=tuple(get_related_populators(info, select, using)),
+        annotations=tuple(compiler.annotation_col_map.items()),
+    )
+
+
+def _slots(*rounds: tuple[list[Any], str, tuple[Any, ...]]) -> tuple[tuple[int, int], ...]:
+    """Where each value goes among the parameters: the positions that differ between two
+    compilations with different stand-ins, and hold those stand-ins as they are."""
+    (first, sql_a, params_a), (second, sql_b, params_b) = rounds
+    if sql_a != sql_b or len(params_a) != len(params_b):
+        raise ValueError("instances(): the SQL must not depend on the values")
+    slots = []
+    for at, (a, b) in enumerate(zip(params_a, params_b, strict=True)):
+        if a == b:
+            continue
+        if a not in first or b not in second or first.index(a) != second.index(b):
+            # The ORM rewrote a value (a LIKE pattern...): it cannot be swapped in.
+            raise ValueError("instances(): every value must reach the SQL as it is")
+        slots.append((at, first.index(a)))
+    if {value_at for _at, value_at in slots} != set(range(len(first))):
+        raise ValueError("instances(): every value must reach the SQL")
+    return tuple(slots)
+
+
+def instances(
+    model: type[models.Model],
+    key: tuple[Any, ...],
+    build: Callable[..., models.QuerySet[Any]],
+    *values: Any,
+) -> list[Any]:
+    """``list(build(*values))``: instances of ``model`` with their ``select_related``
+    objects, on SQL the ORM compiles once per ``key`` (and thread's connection).
+
+    ``build`` is called once, with stand-ins for ``values`` (ints and strings the query
+    uses as they are, as in ``filter(pk=...)``); later calls swap the values into the
+    compiled parameters. ``key`` names everything else the SQL depends on: which query
+    it is and, for a scoped one, the user's organisation.
+    """
+    using = router.db_for_read(model)
+    connection = connections[using]
+    plan: _Plan = _remembered(
+        ("instances", model, connection, *key), lambda: _plan(build, values, using)
+    )
+    params = list(plan.params)
+    for at, value_at in plan.slots:
+        params[at] = values[value_at]
+    with connection.cursor() as cursor:
+        cursor.execute(plan.sql, params)
+        rows: Iterable[Any] = cursor.fetchall()
+    if plan.converters:
+        rows = plan.compiler.apply_converters(rows, plan.converters)
+    return [_instance(plan, row, using) for row in rows]
+
+
+def _instance(plan: _Plan, row: Sequence[Any], using: str) -> models.Model:
+    found = plan.model.from_db(using, plan.names, row[plan.span])
+    for populator in plan.populators:
+        populator.populate(row, found)
+    for name, at in plan.annotations:
+        setattr(found, name, row[at])
     return found
 
 
 # --- one record's rows of a related table ---------------------------------------------------
-
-# Stands for the looked-up value while the ORM compiles the query; found again in its params.
-_PLACEHOLDER = -7_734_001
 
 
 def children(
     model: type[models.Model], field: str, value: Any, *, limit: int | None = None
 ) -> list[Any]:
     """``model.objects.filter(field=value)`` in the model's default order (the first
-    ``limit``), as model instances, on the ORM's own SQL compiled once: the case page reads
-    ten such lists of one file."""
-    using = router.db_for_read(model)
-    shape = Shape(model, "")
+    ``limit``), on SQL compiled once: the case page reads ten such lists of one file."""
 
-    def build() -> models.QuerySet[Any]:
-        rows = model._default_manager.using(using).filter(**{field: _PLACEHOLDER})
-        query = rows.values_list(*(f.attname for f in shape.fields))
-        return query[:limit] if limit else query
+    def build(stand_in: Any) -> models.QuerySet[Any]:
+        rows = model._default_manager.filter(**{field: stand_in})
+        return rows[:limit] if limit else rows
 
-    sql, params = compiled(("children", model, field, limit, using), build)
-    bound = list(params)
-    bound[params.index(_PLACEHOLDER)] = value
-    connection = connections[using]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, bound)
-        rows = cursor.fetchall()
-    return [shape.build(row, connection) for row in rows]
+    return instances(model, ("children", field, limit), build, value)

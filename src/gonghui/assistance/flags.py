@@ -34,6 +34,7 @@ from django.utils.translation import gettext_lazy
 
 from gonghui.hardship.choices import FileStatus
 from gonghui.organisations.models import Region
+from gonghui.rows import instances
 
 from .choices import COUNTED_STATUSES, ONCE_A_YEAR_KINDS, AidKind, LineStatus
 from .models import AidPolicy, AssistanceLine
@@ -129,8 +130,15 @@ def caps_for(keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Caps | No
     :func:`gonghui.assistance.planning.aid_policy_for` finds it for a file."""
     wanted = set(keys)
     lineages = {region: Region(code=region).lineage_codes() for region, _year in wanted}
-    codes = {code for lineage in lineages.values() for code in lineage}
-    policies = list(AidPolicy.objects.filter(region_id__in=codes).order_by("valid_from"))
+    codes = tuple(sorted({code for lineage in lineages.values() for code in lineage}))
+    if not codes:
+        return {}
+    # Compiled once per set of regions: the case page asks this for its household's region.
+    policies: list[AidPolicy] = instances(
+        AidPolicy,
+        ("regions", codes),
+        lambda: AidPolicy.objects.filter(region_id__in=codes).order_by("valid_from"),
+    )
     found: dict[tuple[str, int], Caps | None] = {}
     for region, year in wanted:
         day = policy_day(year)

@@ -13,13 +13,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from gonghui.accounts.models import User
 from gonghui.errors import NotAllowed
 from gonghui.hardship.models import HardshipFile
 from gonghui.people.models import Household, HouseholdMember
-from gonghui.rows import attach
+from gonghui.rows import attach, instances
 
 from .choices import COUNTED_STATUSES, AidKind, LineStatus
 from .flags import Caps, Flag, caps_for, flags_for_household
@@ -142,11 +143,8 @@ def household_money(
     """
     if user.organisation is None or not user.organisation.contains(household.organisation):
         raise NotAllowed(_("This household is outside your organisation."))
-    lines = list(
-        AssistanceLine.objects.filter(household=household, year=year)
-        .exclude(status=LineStatus.CANCELLED)
-        .select_related("fund")
-        .order_by("kind", "id")
+    lines: list[AssistanceLine] = instances(
+        AssistanceLine, ("household-year",), _lines_of, household.pk, int(year)
     )
     if members is None:
         members = HouseholdMember.objects.filter(household=household).order_by("id")
@@ -164,6 +162,15 @@ def household_money(
         person_caps=_person_caps(lines, in_order, caps),
         policy=caps.policy if caps else None,
         flags=flags_for_household(household.pk, year, lines, caps),
+    )
+
+
+def _lines_of(household: int, year: int) -> QuerySet[AssistanceLine]:
+    return (
+        AssistanceLine.objects.filter(household=household, year=year)
+        .exclude(status=LineStatus.CANCELLED)
+        .select_related("fund")
+        .order_by("kind", "id")
     )
 
 

@@ -9,6 +9,7 @@ exist for them: a 404, never a 403 that would confirm it exists.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import models
@@ -41,6 +42,30 @@ def get_for_user_or_404(
         return qs.for_user(user).get(**lookup)
     except qs.model.DoesNotExist:
         raise Http404 from None
+
+
+def get_for_user_or_404_compiled(
+    model: type[M], name: str, queryset: Callable[[], models.QuerySet[M]], user: User | Any, pk: int
+) -> M:
+    """:func:`get_for_user_or_404` by primary key on SQL compiled once per ``name`` and
+    organisation (:func:`gonghui.rows.instances`), for the page every visit opens: the
+    query's shape never changes, only the key. ``queryset`` makes the unscoped queryset."""
+    from gonghui.rows import instances
+
+    organisation = getattr(user, "organisation", None)
+    if not getattr(user, "is_authenticated", False) or organisation is None:
+        raise Http404
+
+    def build(stand_in: int) -> models.QuerySet[M]:
+        qs = queryset()
+        if not isinstance(qs, ScopedQuerySet):
+            raise TypeError(f"{model.__name__} is not a scoped model")
+        return qs.for_user(user).filter(pk=stand_in)
+
+    found = instances(model, (name, organisation.pk, organisation.path), build, int(pk))
+    if not found:
+        raise Http404
+    return found[0]  # type: ignore[no-any-return]
 
 
 def region_prefix(region: Any) -> str:

@@ -24,9 +24,10 @@ from gonghui.hardship import rules, services
 from gonghui.hardship.choices import FileStatus, HardshipCategory
 from gonghui.hardship.models import Attachment, HardshipFile
 from gonghui.hardship.search import search_files, surname_too_broad
-from gonghui.organisations.scoping import get_for_user_or_404
+from gonghui.organisations.scoping import get_for_user_or_404_compiled
+from gonghui.people.models import HouseholdMember
 from gonghui.people.personal import may_reveal
-from gonghui.rows import attach, children
+from gonghui.rows import attach, children, instances
 from gonghui.web.actions import action_forms, available_actions
 from gonghui.web.duenext import due_next
 from gonghui.web.forms import FileFilterForm
@@ -84,8 +85,13 @@ def file_list(request: AuthedRequest) -> HttpResponse:
 def case_file(request: AuthedRequest, pk: int) -> HardshipFile:
     """The file with everything the case page reads from its row, or a 404 for outsiders."""
     # The staff who took each step (created_by, ...) are not shown: no join for them.
-    files = HardshipFile.objects.with_people().select_related("policy")
-    return get_for_user_or_404(files, request.user, pk=pk)
+    return get_for_user_or_404_compiled(
+        HardshipFile,
+        "case-file",
+        lambda: HardshipFile.objects.with_people().select_related("policy"),
+        request.user,
+        pk,
+    )
 
 
 def _age(member: Any, today: Any) -> int | None:
@@ -96,7 +102,15 @@ def _age(member: Any, today: Any) -> int | None:
 
 
 def _household(file: HardshipFile, today: Any) -> dict[str, Any]:
-    members = list(file.household.members.select_related("worker"))
+    members = instances(
+        HouseholdMember,
+        ("members",),
+        lambda household: HouseholdMember.objects.filter(household=household).select_related(
+            "worker"
+        ),
+        file.household_id,
+    )
+    attach(members, "household", {file.household_id: file.household})
     for member in members:
         member.age = _age(member, today)  # type: ignore[attr-defined]
     # A line's member is one of the household's, already loaded: no join for it.
