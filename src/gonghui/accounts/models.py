@@ -6,12 +6,13 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from gonghui.choicelabels import ChoiceLabels
 from gonghui.organisations.models import Organisation, ServiceCentre
 
 from .choices import ROLE_CAPABILITIES, Role
 
 
-class User(AbstractUser):
+class User(ChoiceLabels, AbstractUser):
     """A person who logs in; what they see is their organisation's subtree."""
 
     organisation = models.ForeignKey(

@@ -15,6 +15,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from gonghui.audit.models import Audited, AuditSource
+from gonghui.choicelabels import ChoiceLabels
 from gonghui.hardship.models import HardshipFile, money_field, region_org_path, staff_field
 from gonghui.organisations.choices import OrganisationKind
 from gonghui.organisations.models import Organisation, Region
@@ -126,7 +127,7 @@ class LedgerEntryQuerySet(ScopedQuerySet["LedgerEntry"]):
         raise PermissionError("Ledger entries cannot be deleted; post a correcting entry.")
 
 
-class LedgerEntry(models.Model):
+class LedgerEntry(ChoiceLabels):
     """One movement of money on one budget. Append-only: corrections are new entries.
 
     The effect of each kind on the budget's available, committed and paid money is fixed
@@ -469,7 +470,7 @@ class PaymentBatch(Audited):
         return self.organisation.path
 
 
-class Payment(models.Model):
+class Payment(ChoiceLabels):
     """One transfer in a batch. A line has at most one payment that is pending or paid
     (a database constraint), so nothing is ever paid twice."""
 
@@ -581,7 +582,7 @@ class Campaign(Audited):
         return self.organisation.path
 
 
-class CampaignTarget(models.Model):
+class CampaignTarget(ChoiceLabels):
     """Someone the campaign means to visit, with the standard for their kind."""
 
     campaign = models.ForeignKey(

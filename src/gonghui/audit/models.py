@@ -14,6 +14,8 @@ from django.db.models.signals import post_delete, post_init, post_save
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gonghui.choicelabels import ChoiceLabels
+
 from .context import current_actor, current_source
 
 
@@ -39,7 +41,7 @@ class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
         raise PermissionError("Audit entries cannot be deleted.")
 
 
-class AuditEntry(models.Model):
+class AuditEntry(ChoiceLabels):
     """Who changed what, when, with the value before and after each field.
 
     Entries are append-only: the model refuses updates and deletes, and on PostgreSQL a
@@ -108,7 +110,7 @@ def snapshot(instance: models.Model, loaded: dict[str, Any] | None = None) -> di
     return {f.attname: _plain(values[f.attname]) for f in fields if f.attname in values}
 
 
-class Audited(models.Model):
+class Audited(ChoiceLabels):
     """Mixin: every save and delete of the model leaves an :class:`AuditEntry`.
 
     Subclasses may define ``audit_org_path()`` and ``audit_file_id()`` so that entries are

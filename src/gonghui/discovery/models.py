@@ -16,6 +16,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from gonghui.audit.models import Audited
+from gonghui.choicelabels import ChoiceLabels
 from gonghui.organisations.models import Organisation
 from gonghui.organisations.scoping import ScopedQuerySet
 from gonghui.people.models import Worker
@@ -184,7 +185,7 @@ class RosterImport(ImportRecord):
         ]
 
 
-class RosterImportChunk(models.Model):
+class RosterImportChunk(ChoiceLabels):
     """A chunk of accepted rows committed to the registry in one transaction, together with
     this record: a resumed import skips the chunks it finds here, and a rollback removes
     exactly the workers ``first_worker_id``–``last_worker_id`` (keys handed out under a
@@ -287,7 +288,7 @@ class ScreeningRule(Audited):
         return gettext(self.description) if self.builtin and self.description else self.description
 
 
-class ScreeningRuleVersion(models.Model):
+class ScreeningRuleVersion(ChoiceLabels):
     """A rule as one of its versions was saved: the definition and the parameter values.
     A change of either makes a new version and keeps this one, so the ``rule_version`` a
     candidate or a run carries still names the SQL that found it. Never changed (the

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from gonghui.audit.models import Audited
+from gonghui.choicelabels import ChoiceLabels
 from gonghui.organisations.models import Organisation, Region
 from gonghui.organisations.scoping import RegionScopedQuerySet, ScopedQuerySet
 from gonghui.people.models import Household, HouseholdMember, Worker
@@ -453,7 +454,7 @@ class Attachment(OfFile, Audited):
         verbose_name_plural = _("attachments")
 
 
-class FileEvent(models.Model):
+class FileEvent(ChoiceLabels):
     """One step in a file's life, shown on its timeline. Written only by the services."""
 
     file = models.ForeignKey(

@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from gonghui.audit.models import Audited
+from gonghui.choicelabels import ChoiceLabels
 
 from .choices import OrganisationKind, RegionLevel
 from .scoping import ScopedQuerySet
@@ -32,7 +33,7 @@ def encode_segment(number: int) -> str:
     return out.rjust(PATH_SEGMENT, "0") + PATH_SEP
 
 
-class Region(models.Model):
+class Region(ChoiceLabels):
     """An administrative division by its 6-digit GB/T 2260 code."""
 
     code = models.CharField(_("code"), max_length=6, primary_key=True)
@@ -130,7 +131,7 @@ class Organisation(Audited):
         return Organisation.objects.filter(path__in=paths).order_by("depth")
 
 
-class ServiceCentre(models.Model):
+class ServiceCentre(ChoiceLabels):
     """A service desk (职工服务中心) of an organisation, where staff work."""
 
     organisation = models.ForeignKey(

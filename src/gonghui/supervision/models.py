@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from gonghui.audit.models import Audited
+from gonghui.choicelabels import ChoiceLabels
 from gonghui.hardship.models import staff_field
 from gonghui.organisations.models import Organisation
 from gonghui.organisations.scoping import ScopedQuerySet
@@ -473,7 +474,7 @@ class Finding(Audited):
         return self.file_id
 
 
-class Digest(models.Model):
+class Digest(ChoiceLabels):
     """A user's daily digest: what is overdue or due for them that day, as text and HTML.
     One per user and day; building it again returns the stored one."""
 
@@ -519,7 +520,7 @@ class RunTrigger(models.TextChoices):
     COMMAND = "command", _("the command line")
 
 
-class IndicatorRun(models.Model):
+class IndicatorRun(ChoiceLabels):
     """One computation of the indicators for one period, for every organisation: what a page
     says its values are "as of". Its values are read only while it is ``current``; a run
     becomes current when all its values are written, and the run it replaces becomes
@@ -570,7 +571,7 @@ class IndicatorRun(models.Model):
         return f"{self.period_start}–{self.period_end} {self.status} @ {self.started_at:%Y-%m-%d}"
 
 
-class IndicatorValue(models.Model):
+class IndicatorValue(ChoiceLabels):
     """One stored value: an indicator for one organisation's subtree, as its run computed it
     (``indicators.Value``: the value, None for no data; numerator, None for a median; and
     the denominator). The period and the computation time are the run's."""
