@@ -181,3 +181,16 @@ def test_a_search_counts_its_matches_in_the_page_query(
     assert all("5 files" in page for page in pages)
     assert numbers[0] in pages[0] and numbers[1] in pages[0] and numbers[2] not in pages[0]
     assert numbers[4] in pages[1] and numbers[4] in pages[2] and numbers[3] not in pages[2]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["queue", "file-list"])
+def test_the_rows_escape_what_people_typed_and_keep_the_labels(
+    client: Client, province: Province, url: str
+) -> None:
+    file = open_file(province, applied=RECENT, name='<b>{l_union}&"王"</b>')
+    query = {"q": file.number} if url == "file-list" else {}
+    page = logged_in(client, province.alice).get(reverse(url), query).content.decode()
+    assert "&lt;b&gt;{l_union}&amp;&quot;王&quot;&lt;/b&gt;" in page
+    assert "<b>{l_union}" not in page
+    assert 'data-label="申请人"' in page or 'data-label="Applicant"' in page

@@ -10,7 +10,7 @@ from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.template.context import Context
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -210,13 +210,33 @@ def _rows(
 ) -> str:
     reveal = _reveal(context)
     to_file = url_prefix("file-detail")
-    labels = _row_labels()
-    return mark_safe(
+    template = _with_labels(row)
+    return mark_safe(  # every value is escaped in _cells_html
         "".join(
-            format_html(row, **labels, **_file_cells(file, to_file, reveal), **more(file))
+            template.format_map(_cells_html({**_file_cells(file, to_file, reveal), **more(file)}))
             for file in files
         )
     )
+
+
+class _LeaveOut(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _with_labels(row: str) -> str:
+    """The row with its column labels filled in, escaped, once a page: translating and
+    escaping ten labels for each of 50 rows was a third of the work queue's rows."""
+    labels = {
+        name: str(conditional_escape(text)).replace("{", "{{").replace("}", "}}")
+        for name, text in _row_labels().items()
+    }
+    return row.format_map(_LeaveOut(labels))
+
+
+def _cells_html(cells: dict[str, Any]) -> dict[str, str]:
+    """Each cell's value escaped, as format_html escapes it (a badge is already HTML)."""
+    return {name: conditional_escape(value) for name, value in cells.items()}
 
 
 @register.simple_tag(takes_context=True)
