@@ -67,3 +67,15 @@ def test_a_value_that_is_not_a_choice_comes_back_as_django_gives_it(value: objec
     member = HouseholdMember()
     member.relation = value  # type: ignore[assignment]
     assert member.get_relation_display() == DJANGO_DISPLAY(member, field=field)
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_an_enumerations_labels_are_its_own(language: str) -> None:
+    from gonghui.choicelabels import choice_label
+    from gonghui.hardship.choices import FileStatus, HardshipCategory
+
+    with translation.override(language):
+        for choices in (FileStatus, HardshipCategory):
+            for member in choices:
+                assert choice_label(choices, member.value) == str(member.label)
+        assert choice_label(FileStatus, "no-such-status") == "no-such-status"

@@ -12,14 +12,16 @@ from django.db.models import Model, QuerySet
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 
+from gonghui import rows as rows_module
+from gonghui.accounts.models import User
 from gonghui.audit.models import AuditEntry
 from gonghui.hardship import services
 from gonghui.hardship.models import HardshipFile
 from gonghui.organisations.scoping import get_for_user_or_404_compiled
 from gonghui.people.models import Worker
-from gonghui.rows import children, instances
+from gonghui.rows import children, in_bulk, instances
 from tests.cases import filed, move, open_file
-from tests.factories import Province
+from tests.factories import Province, worker
 
 RELATED = ("incomelines", "expenselines", "attachments", "investigations", "readings")
 MORE = ("reviews", "follow_ups", "events")
@@ -117,9 +119,9 @@ def test_instances_refuse_what_cannot_be_swapped(province: Province) -> None:
     with pytest.raises(TypeError):
         instances(
             Worker,
-            ("test-date",),
-            lambda day: Worker.objects.filter(birth_date=day),
-            datetime.date(2000, 1, 1),
+            ("test-moment",),
+            lambda at: Worker.objects.filter(created_at=at),
+            datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC),
         )
     with pytest.raises(ValueError, match="model's manager"):
         instances(Worker, ("test-values",), lambda pk: Worker.objects.filter(pk=pk).values("pk"), 1)
@@ -144,3 +146,37 @@ def test_the_compiled_scoped_get_keeps_each_union_in_its_subtree(province: Provi
     province.alice.organisation = None
     with pytest.raises(Http404):
         get(province.alice, ours.pk)
+
+
+def test_in_bulk_pads_to_a_power_of_two_and_finds_each_key(province: Province) -> None:
+    users = list(User.objects.order_by("pk"))
+    assert len(users) >= 9
+
+    def build(pks: list[int]) -> QuerySet[User]:
+        return User.objects.only("username").filter(pk__in=pks)
+
+    for count in (1, 2, 3, 5, 8, 9):
+        wanted = [user.pk for user in users[:count]] + [10**9]  # one key matches nothing
+        with CaptureQueriesContext(connection) as queries:
+            found = in_bulk(User, ("test-users",), build, wanted)
+        assert len(queries) == 1
+        assert {pk: u.username for pk, u in found.items()} == {
+            u.pk: u.username for u in users[:count]
+        }
+    plans = [key for key in rows_module._COMPILED if "test-users" in key]
+    assert sorted(key[-1] for key in plans) == [2, 4, 8, 16]  # 1+1 -> 2, 3+1 -> 4, ...
+    assert in_bulk(User, ("test-users",), build, []) == {}
+
+
+def test_a_date_is_swapped_in_as_the_database_takes_it(province: Province) -> None:
+    born = [datetime.date(1970, 1, 2), datetime.date(1985, 5, 17), datetime.date(2001, 12, 31)]
+    made = [worker(province.yaohai_union, province.yaohai_region, born=day) for day in born]
+
+    def build(day: datetime.date, pk: int) -> QuerySet[Worker]:
+        return Worker.objects.filter(birth_date__gte=day, pk__gte=pk).order_by("pk")
+
+    first = min(w.pk for w in made)
+    for day in born:
+        found = instances(Worker, ("test-born",), build, day, first)
+        assert [w.pk for w in found] == [w.pk for w in build(day, first)]
+        assert {w.birth_date for w in found} == {d for d in born if d >= day}

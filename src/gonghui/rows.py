@@ -11,6 +11,7 @@ column as a dict."""
 
 from __future__ import annotations
 
+import datetime
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -128,7 +129,8 @@ class _Plan:
 
     sql: str
     params: tuple[Any, ...]
-    slots: tuple[tuple[int, int], ...]  # (position in params, position in values)
+    # (position in params, position in values, how the ORM passes the value, None: as is)
+    slots: tuple[tuple[int, int, Callable[[Any], Any] | None], ...]
     compiler: Any
     converters: dict[int, Any]
     model: type[models.Model]
@@ -146,7 +148,9 @@ def _stand_in(round_: int, position: int, value: Any) -> Any:
         return 30_001 + 100 * round_ + position
     if type(value) is str:
         return f"\x1fgonghui-stand-in-{round_}-{position}\x1f"
-    raise TypeError(f"instances(): values must be int or str, not {type(value).__name__}")
+    if type(value) is datetime.date:
+        return datetime.date(1901 + round_, 1, 1) + datetime.timedelta(days=position)
+    raise TypeError(f"instances(): values must be int, str or date, not {type(value).__name__}")
 
 
 def _plan(build: Callable[..., models.QuerySet[Any]], values: Sequence[Any], using: str) -> _Plan:
@@ -170,7 +174,7 @@ def _plan(build: Callable[..., models.QuerySet[Any]], values: Sequence[Any], usi
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()  # fills compiler.select, klass_info...
         rounds.append((stand_ins, sql, tuple(params)))
-    slots = _slots(*rounds)
+    slots = _slots(rounds, (None, connections[using].ops.adapt_datefield_value))
     _stand_ins, sql, params = rounds[1]
     select, info = compiler.select, compiler.klass_info
     fields = info["select_fields"]
@@ -189,23 +193,38 @@ def _plan(build: Callable[..., models.QuerySet[Any]], values: Sequence[Any], usi
     )
 
 
-def _slots(*rounds: tuple[list[Any], str, tuple[Any, ...]]) -> tuple[tuple[int, int], ...]:
+Round = tuple[list[Any], str, tuple[Any, ...]]
+Form = Callable[[Any], Any] | None
+
+
+def _slots(rounds: list[Round], forms: Sequence[Form]) -> tuple[tuple[int, int, Form], ...]:
     """Where each value goes among the parameters: the positions that differ between two
-    compilations with different stand-ins, and hold those stand-ins as they are."""
+    compilations with different stand-ins, and hold those stand-ins as they are, or in
+    one of ``forms`` (a date as the database takes it: a string for SQLite)."""
     (first, sql_a, params_a), (second, sql_b, params_b) = rounds
     if sql_a != sql_b or len(params_a) != len(params_b):
         raise ValueError("instances(): the SQL must not depend on the values")
     slots = []
     for at, (a, b) in enumerate(zip(params_a, params_b, strict=True)):
-        if a == b:
-            continue
-        if a not in first or b not in second or first.index(a) != second.index(b):
-            # The ORM rewrote a value (a LIKE pattern...): it cannot be swapped in.
-            raise ValueError("instances(): every value must reach the SQL as it is")
-        slots.append((at, first.index(a)))
-    if {value_at for _at, value_at in slots} != set(range(len(first))):
+        if a != b:
+            slots.append((at, *_source(a, b, first, second, forms)))
+    if {value_at for _at, value_at, _form in slots} != set(range(len(first))):
         raise ValueError("instances(): every value must reach the SQL")
     return tuple(slots)
+
+
+def _source(
+    a: Any, b: Any, first: list[Any], second: list[Any], forms: Sequence[Form]
+) -> tuple[int, Form]:
+    """Which value (and in which form) gave the parameters ``a`` and ``b`` of the rounds."""
+    for value_at, (one, other) in enumerate(zip(first, second, strict=True)):
+        for form in forms:
+            if type(one) is datetime.date or form is None:
+                shaped = (one, other) if form is None else (form(one), form(other))
+                if shaped == (a, b):
+                    return value_at, form
+    # The ORM rewrote a value (a LIKE pattern...): it cannot be swapped in.
+    raise ValueError("instances(): every value must reach the SQL as it is")
 
 
 def instances(
@@ -217,7 +236,7 @@ def instances(
     """``list(build(*values))``: instances of ``model`` with their ``select_related``
     objects, on SQL the ORM compiles once per ``key`` (and thread's connection).
 
-    ``build`` is called once, with stand-ins for ``values`` (ints and strings the query
+    ``build`` is called once, with stand-ins for ``values`` (ints, strings and dates the query
     uses as they are, as in ``filter(pk=...)``); later calls swap the values into the
     compiled parameters. ``key`` names everything else the SQL depends on: which query
     it is and, for a scoped one, the user's organisation.
@@ -228,14 +247,32 @@ def instances(
         ("instances", model, connection, *key), lambda: _plan(build, values, using)
     )
     params = list(plan.params)
-    for at, value_at in plan.slots:
-        params[at] = values[value_at]
+    for at, value_at, form in plan.slots:
+        params[at] = values[value_at] if form is None else form(values[value_at])
     with connection.cursor() as cursor:
         cursor.execute(plan.sql, params)
         rows: Iterable[Any] = cursor.fetchall()
     if plan.converters:
         rows = plan.compiler.apply_converters(rows, plan.converters)
     return [_instance(plan, row, using) for row in rows]
+
+
+def in_bulk(
+    model: type[models.Model],
+    key: tuple[Any, ...],
+    build: Callable[[list[Any]], models.QuerySet[Any]],
+    pks: Iterable[Any],
+) -> dict[Any, Any]:
+    """``{pk: instance}`` of ``build(pks)`` (a ``filter(pk__in=pks)``), on SQL compiled once
+    per power of two of the number of keys: the list is padded with its last key, so that
+    the lists of 3 and of 4 keys share one plan."""
+    wanted = sorted(set(pks))
+    if not wanted:
+        return {}
+    size = 1 << (len(wanted) - 1).bit_length()
+    padded = wanted + [wanted[-1]] * (size - len(wanted))
+    found = instances(model, (*key, size), lambda *stand_ins: build(list(stand_ins)), *padded)
+    return {row.pk: row for row in found}
 
 
 def _instance(plan: _Plan, row: Sequence[Any], using: str) -> models.Model:

@@ -33,6 +33,7 @@ from gonghui.accounts.models import User
 from gonghui.hardship.choices import FileStatus
 from gonghui.hardship.models import FollowUp, HardshipFile
 from gonghui.organisations.models import Organisation
+from gonghui.rows import instances
 
 from . import followups, tasks
 from .models import Digest, Finding, SupervisionTask
@@ -365,11 +366,15 @@ def daily(user: User, day: datetime.date) -> Digest | None:
     return Digest.objects.filter(user=user, day=day).first()
 
 
+def _digest_of(user: int, day: datetime.date) -> QuerySet[Digest]:
+    return Digest.objects.filter(user=user, day=day).only("counts")
+
+
 def todays_counts(user: User, day: datetime.date) -> dict[str, int]:
     """The counts of the user's digest of ``day`` for the work queue's alert line: one
     query once the day's digest exists (the first page of the day builds it)."""
-    stored = Digest.objects.filter(user=user, day=day).values_list("counts", flat=True).first()
-    if stored is not None:
-        return dict(stored)
+    found = instances(Digest, ("todays-counts",), _digest_of, user.pk, day)
+    if found:
+        return dict(found[0].counts)
     built = daily(user, day)
     return dict(built.counts) if built is not None else {}

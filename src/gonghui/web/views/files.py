@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.forms import BaseForm
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -27,7 +27,7 @@ from gonghui.hardship.search import search_files, surname_too_broad
 from gonghui.organisations.scoping import get_for_user_or_404_compiled
 from gonghui.people.models import HouseholdMember
 from gonghui.people.personal import may_reveal
-from gonghui.rows import attach, children, instances
+from gonghui.rows import attach, children, in_bulk, instances
 from gonghui.web.actions import action_forms, available_actions
 from gonghui.web.duenext import due_next
 from gonghui.web.forms import FileFilterForm
@@ -183,9 +183,13 @@ def _name_staff(*lists: tuple[list[Any], str]) -> None:
     """
     wanted = {getattr(row, f"{field}_id") for rows, field in lists for row in rows}
     wanted.discard(None)
-    staff = User.objects.only(*STAFF_NAME).in_bulk(wanted) if wanted else {}
+    staff = in_bulk(User, ("staff",), _staff, wanted)
     for rows, field in lists:
         attach(rows, field, staff)
+
+
+def _staff(pks: list[int]) -> QuerySet[User]:
+    return User.objects.only(*STAFF_NAME).filter(pk__in=pks)
 
 
 def case_context(
