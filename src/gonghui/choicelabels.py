@@ -8,7 +8,7 @@ per language: the same answer as Django's, a dictionary lookup instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import models
@@ -19,12 +19,13 @@ from django.utils.translation import get_language
 _TABLES: dict[tuple[Any, str | None], dict[Any, str]] = {}
 
 
-def _table(key: Any, choices: Iterable[tuple[Any, Any]]) -> dict[Any, str]:
-    """``choices`` as value -> label in the active language, made once per key and language."""
+def _table(key: Any, choices: Callable[[], Iterable[tuple[Any, Any]]]) -> dict[Any, str]:
+    """``choices()`` as value -> label in the active language, made once per key and
+    language (``choices`` is called only then: Django builds the list on each access)."""
     language = get_language()
     table = _TABLES.get((key, language))
     if table is None:
-        table = _TABLES[(key, language)] = {make_hashable(v): str(text) for v, text in choices}
+        table = _TABLES[(key, language)] = {make_hashable(v): str(text) for v, text in choices()}
     return table
 
 
@@ -39,13 +40,13 @@ def _look_up(table: dict[Any, str], value: Any) -> Any:
 def label(field: models.Field[Any, Any], value: Any) -> Any:
     """The label of ``value`` among the choices of ``field``, in the active language: what
     ``Model._get_FIELD_display`` gives (the value itself when it is not a choice)."""
-    return _look_up(_table(field, field.flatchoices), value)
+    return _look_up(_table(field, lambda: field.flatchoices), value)
 
 
 def choice_label(choices: type[models.Choices], value: Any) -> Any:
     """The label of ``value`` in an enumeration (``FileStatus``...), in the active language
     (the value itself when it is not one of them)."""
-    return _look_up(_table(choices, choices.choices), value)
+    return _look_up(_table(choices, lambda: choices.choices), value)
 
 
 class ChoiceLabels(models.Model):
