@@ -152,6 +152,9 @@ TEMPLATES = [
     }
 ]
 
+# Selects, inputs and text areas written in Python, the same HTML as Django's templates.
+FORM_RENDERER = "gonghui.web.formrender.QuickRenderer"
+
 AUTH_USER_MODEL = "accounts.User"
 # The session's user comes with its organisation: one query, not two, on every page.
 AUTHENTICATION_BACKENDS = ["gonghui.accounts.backends.OrganisationBackend"]
