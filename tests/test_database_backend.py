@@ -1,17 +1,22 @@
-"""The PostgreSQL backend binds parameters on the server and prepares repeated statements
-(gonghui/postgresql/base.py), yet still runs statements with more parameters than the
-protocol can carry. On SQLite the same operations run through Django's own backend."""
+"""The PostgreSQL backend binds parameters on the server and prepares the statements marked
+stable (gonghui/plans.py, gonghui/postgresql/base.py), yet still runs statements with more
+parameters than the protocol can carry. On SQLite the same operations run through Django's
+own backend."""
 
 from __future__ import annotations
 
 import datetime
 
+import psycopg
+import pytest
 from django.db import connection
 
 from gonghui.people.choices import Sex
 from gonghui.people.idnumber import make_id_number
 from gonghui.people.models import Worker
+from gonghui.plans import is_stable, stable
 from gonghui.postgresql.base import MAX_BOUND_PARAMETERS
+from gonghui.rows import children
 from tests.factories import Province
 
 
@@ -62,12 +67,38 @@ def test_values_bound_on_the_client_keep_quotes_and_percent_signs(db: None) -> N
         assert cursor.fetchone() == (len(values), "0% o'clock; --", "9999% o'clock; --")
 
 
-def test_a_statement_run_twice_is_prepared_on_postgresql(province: Province) -> None:
+def _prepared() -> dict[str, tuple[int, int]]:
+    """The connection's prepared statements: text -> (generic plans, custom plans)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
+        return {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+
+
+def test_a_stable_statement_keeps_one_plan_and_others_are_planned_each_time(
+    province: Province,
+) -> None:
     if connection.vendor != "postgresql":
         return  # SQLite has no prepared statements to list
-    for _ in range(3):
-        list(Worker.objects.filter(name="不存在的人"))
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement FROM pg_prepared_statements")
-        prepared = [row[0] for row in cursor.fetchall()]
-    assert any('"people_worker"."name" = $1' in statement for statement in prepared)
+    for _ in range(8):
+        children(Worker, "organisation", province.yaohai_union.pk)  # marked stable
+        list(Worker.objects.filter(name="不存在的人"))  # any other statement
+    prepared = _prepared()
+    ours = [plans for text, plans in prepared.items() if is_stable(text)]
+    assert ours and max(generic for generic, _custom in ours) > 0
+    assert not any('"people_worker"."name" = $1' in text for text in prepared)
+
+
+@pytest.mark.parametrize(("threshold", "prepared"), [(1, 1), (None, 0)])
+def test_preparing_can_be_turned_off_for_a_pooler(
+    db: None, threshold: int | None, prepared: int
+) -> None:
+    """GONGHUI_PG_PREPARE_THRESHOLD=0 gives psycopg no threshold: nothing is prepared."""
+    if connection.vendor != "postgresql":
+        return
+    params = {**connection.get_connection_params(), "prepare_threshold": threshold}
+    with psycopg.connect(**params) as raw, raw.cursor() as cursor:
+        for _ in range(3):
+            cursor.execute(stable("SELECT %s::int + 1"), [1])
+            cursor.execute("SELECT %s::int + 2", [1])  # never prepared
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone() == (prepared,)

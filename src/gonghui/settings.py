@@ -69,16 +69,17 @@ def database_from_url(url: str) -> dict[str, object]:
             "CONN_MAX_AGE": 60,
             # JIT compilation cost more than it saved on the work-queue queries (461 ms of
             # a 709 ms query in the page benchmark); these are short OLTP queries.
-            # A statement a connection has run twice is prepared: pages repeat the same
-            # dozen queries, parsed once per connection instead of on every request. Each
-            # run is still planned for its own values: a generic plan does not know how
-            # many files a union's subtree holds (a county's queue page: 5 -> 13 ms).
+            # Statements marked stable (a row by key, a file's children: gonghui/plans.py)
+            # are prepared and PostgreSQL may keep one plan for them (plan_cache_mode's
+            # default); every other statement is planned for its values, since a generic
+            # plan does not know how many files a union's subtree holds (a county's queue
+            # page: 5 -> 13 ms).
             "OPTIONS": {
-                "options": "-c jit=off -c plan_cache_mode=force_custom_plan",
+                "options": "-c jit=off",
                 "server_side_binding": True,
                 # 0 turns preparing off: behind a pooler in transaction mode (PgBouncer
                 # before 1.21) a prepared statement may meet another server connection.
-                "prepare_threshold": env_int("GONGHUI_PG_PREPARE_THRESHOLD", 2) or None,
+                "prepare_threshold": env_int("GONGHUI_PG_PREPARE_THRESHOLD", 1) or None,
             },
         }
     raise ValueError(f"Unsupported DATABASE_URL scheme: {parsed.scheme}")

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import connections, router
 
 from gonghui.organisations.models import Organisation
+from gonghui.plans import stable
 from gonghui.rows import Shape
 
 from .models import User
@@ -28,7 +29,7 @@ ORGANISATION = Shape(Organisation, "o")
 def _user_sql(using: str) -> str:
     connection = connections[using]
     columns = ", ".join(USER.columns(connection) + ORGANISATION.columns(connection))
-    return (
+    return stable(
         f"SELECT {columns} FROM {USER.table(connection)} "
         f"LEFT JOIN {ORGANISATION.table(connection)} "
         f"ON {ORGANISATION.column(connection, 'pk')} = {USER.column(connection, 'organisation')} "

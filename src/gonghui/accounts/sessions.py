@@ -14,6 +14,7 @@ from django.contrib.sessions.models import Session
 from django.db import connections, router
 from django.utils import timezone
 
+from gonghui.plans import stable
 from gonghui.rows import Shape
 
 SESSION = Shape(Session, "s")
@@ -25,7 +26,8 @@ def _load_sql(using: str) -> str:
     data, key, expires = (
         SESSION.column(connection, name) for name in ("session_data", "session_key", "expire_date")
     )
-    return f"SELECT {data} FROM {SESSION.table(connection)} WHERE {key} = %s AND {expires} > %s"
+    table = SESSION.table(connection)
+    return stable(f"SELECT {data} FROM {table} WHERE {key} = %s AND {expires} > %s")
 
 
 class SessionStore(db.SessionStore):

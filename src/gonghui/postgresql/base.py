@@ -19,6 +19,8 @@ from typing import Any
 import psycopg
 from django.db.backends.postgresql import base
 
+from gonghui.plans import is_stable
+
 # The protocol's limit on bound parameters in one statement (an unsigned 16-bit count).
 MAX_BOUND_PARAMETERS = 65_535
 
@@ -34,6 +36,10 @@ class Cursor(base.ServerBindingCursor):  # type: ignore[name-defined,misc]
     def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
         if too_many_parameters(params):
             query, params = self.bound_on_client(query, params), None
+        elif "prepare" not in kwargs and self.connection.prepare_threshold is not None:
+            # A statement marked stable (gonghui/plans.py) is prepared at once and may keep
+            # one plan; any other is planned for its values each time, as by Django.
+            kwargs["prepare"] = is_stable(query)
         return super().execute(query, params, **kwargs)
 
     def bound_on_client(self, query: Any, params: Any) -> str:
