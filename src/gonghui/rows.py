@@ -242,6 +242,11 @@ def instances(
     uses as they are, as in ``filter(pk=...)``); later calls swap the values into the
     compiled parameters. ``key`` names everything else the SQL depends on: which query
     it is and, for a scoped one, the user's organisation.
+
+    The SQL is marked stable (gonghui/plans.py): PostgreSQL may plan it once for every
+    value. That is right for rows found by key (a file, its children, a household's
+    members); a list whose size depends on the values (a union's files) does not belong
+    here.
     """
     using = router.db_for_read(model)
     connection = connections[using]
