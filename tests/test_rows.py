@@ -180,3 +180,22 @@ def test_a_date_is_swapped_in_as_the_database_takes_it(province: Province) -> No
         found = instances(Worker, ("test-born",), build, day, first)
         assert [w.pk for w in found] == [w.pk for w in build(day, first)]
         assert {w.birth_date for w in found} == {d for d in born if d >= day}
+
+
+def test_the_compiled_cache_keeps_the_most_recently_used() -> None:
+    size = rows_module.COMPILED_CACHE_SIZE
+    made: list[int] = []
+
+    def make(n: int) -> int:
+        made.append(n)
+        return n
+
+    first = ("test-lru", -1)
+    rows_module._remembered(first, lambda: make(-1))
+    for n in range(size + 10):
+        rows_module._remembered(("test-lru", n), lambda n=n: make(n))  # type: ignore[misc]
+        rows_module._remembered(first, lambda: make(-1))  # used again: kept
+    assert len(rows_module._COMPILED) == size
+    assert made.count(-1) == 1 and first in rows_module._COMPILED
+    assert ("test-lru", 0) not in rows_module._COMPILED  # the least recently used went
+    assert rows_module._remembered(("test-lru", size + 9), lambda: make(10**6)) == size + 9

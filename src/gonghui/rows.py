@@ -12,6 +12,7 @@ column as a dict."""
 from __future__ import annotations
 
 import datetime
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -91,17 +92,23 @@ def attach(rows: Iterable[Any], field: str, loaded: Mapping[Any, Any]) -> None:
 
 COMPILED_CACHE_SIZE = 512
 _COMPILED: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+# The development server serves each request in a thread of its own: the cache's order
+# and size change under this lock (making an entry happens outside it).
+_COMPILED_LOCK = threading.Lock()
 
 
 def _remembered(key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
     """What ``make`` gives for ``key``, made once: the 512 most recently used are kept."""
-    found = _COMPILED.get(key)
-    if found is None:
-        found = _COMPILED[key] = make()
+    with _COMPILED_LOCK:
+        found = _COMPILED.get(key)
+        if found is not None:
+            _COMPILED.move_to_end(key)
+            return found
+    made = make()
+    with _COMPILED_LOCK:
+        found = _COMPILED.setdefault(key, made)
         while len(_COMPILED) > COMPILED_CACHE_SIZE:
             _COMPILED.popitem(last=False)
-    else:
-        _COMPILED.move_to_end(key)
     return found
 
 
