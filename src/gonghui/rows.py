@@ -3,11 +3,10 @@
 Django compiles a query each time it runs it: for the session's user with their union
 that is 0.5 ms of CPU against 0.09 ms to run the same SQL, on every page; the case page
 runs a dozen queries of one shape, and compiling them was a third of its CPU. These
-queries keep one shape, so their SQL is compiled once per process (written from the
-models' metadata in :class:`Shape`, or compiled by the ORM itself in :func:`instances`),
-and the rows become model instances through the same converters, ``Model.from_db`` and
-``select_related`` populators the ORM uses: a SQLite date comes back as a date, a JSON
-column as a dict."""
+queries keep one shape, so their SQL is compiled once per process by the ORM itself
+(:func:`instances`, :func:`compiled`), and the rows become model instances through the
+same converters, ``Model.from_db`` and ``select_related`` populators the ORM uses: a
+SQLite date comes back as a date, a JSON column as a dict."""
 
 from __future__ import annotations
 
@@ -16,7 +15,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from django.db import connections, models, router
@@ -24,23 +22,14 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from gonghui.plans import stable
 
-Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
-
 
 @dataclass(frozen=True)
 class Shape:
-    """Every concrete column of ``model``, read from the table aliased ``alias``."""
+    """The table of ``model`` under the alias ``alias``, and its columns by field name: for
+    SQL written by hand from the models' metadata (the work queue's page, the session)."""
 
     model: type[models.Model]
     alias: str
-
-    @property
-    def fields(self) -> Sequence[models.Field[Any, Any]]:
-        return self.model._meta.concrete_fields  # type: ignore[return-value]
-
-    def columns(self, connection: BaseDatabaseWrapper) -> list[str]:
-        quote = connection.ops.quote_name
-        return [f"{self.alias}.{quote(field.column)}" for field in self.fields]
 
     def column(self, connection: BaseDatabaseWrapper, name: str) -> str:
         """One column, by field name (``pk`` for the primary key)."""
@@ -50,31 +39,6 @@ class Shape:
 
     def table(self, connection: BaseDatabaseWrapper) -> str:
         return f"{connection.ops.quote_name(self.model._meta.db_table)} {self.alias}"
-
-    def build(self, values: Sequence[Any], connection: BaseDatabaseWrapper) -> models.Model:
-        readers = _readers(self, connection)
-        converted = []
-        for value, (expression, converters) in zip(values, readers, strict=True):
-            for converter in converters:
-                value = converter(value, expression, connection)
-            converted.append(value)
-        names = [field.attname for field in self.fields]
-        return self.model.from_db(connection.alias, names, converted)
-
-
-@cache
-def _readers(
-    shape: Shape, connection: BaseDatabaseWrapper
-) -> tuple[tuple[Any, tuple[Converter, ...]], ...]:
-    """Per column: the expression the ORM would have read it as, and its converters (bound
-    to this thread's connection, hence the connection in the key)."""
-    readers = []
-    for field in shape.fields:
-        expression = field.get_col(shape.model._meta.db_table)
-        converters = connection.ops.get_db_converters(expression)
-        converters += field.get_db_converters(connection)  # type: ignore[attr-defined]
-        readers.append((expression, tuple(converters)))
-    return tuple(readers)
 
 
 def attach(rows: Iterable[Any], field: str, loaded: Mapping[Any, Any]) -> None:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django.db import models
 from django.http import Http404
 
+from gonghui.rows import instances
+
 if TYPE_CHECKING:
     from gonghui.accounts.models import User
 
@@ -50,8 +52,6 @@ def get_for_user_or_404_compiled(
     """:func:`get_for_user_or_404` by primary key on SQL compiled once per ``name`` and
     organisation (:func:`gonghui.rows.instances`), for the page every visit opens: the
     query's shape never changes, only the key. ``queryset`` makes the unscoped queryset."""
-    from gonghui.rows import instances
-
     organisation = getattr(user, "organisation", None)
     if not getattr(user, "is_authenticated", False) or organisation is None:
         raise Http404
